@@ -1,0 +1,235 @@
+"""HTTP plumbing of the gateway: routes, JSON bodies, problem+json errors, metrics.
+
+Every error leaves as ``application/problem+json`` (RFC 9457) with the fields
+at fault; the mapping from error types to statuses is the one table
+``PROBLEMS``.  No stack trace, SQL or secret ever reaches a response.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import partial
+
+from eventlet.event import Event
+from marshmallow import Schema, ValidationError
+from nameko.exceptions import BadRequest
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
+
+from kongtun_common.errors import (
+    Conflict,
+    InvalidInput,
+    KongtunError,
+    NotFound,
+    ServiceUnavailable,
+    flatten_marshmallow_errors,
+)
+from kongtun_common.observability import CORRELATION_KEY, HTTP_LATENCY, HTTP_REQUESTS
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+MAX_BODY_BYTES = 1024 * 1024
+RETRY_AFTER_SECONDS = 5
+_CORRELATION = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class PayloadTooLarge(KongtunError):
+    pass
+
+
+class UnsupportedMediaType(KongtunError):
+    pass
+
+
+class MalformedBody(KongtunError):
+    pass
+
+
+# The one table from error types to HTTP: status, problem type, title.
+PROBLEMS: dict[type, tuple[int, str, str]] = {
+    InvalidInput: (422, "validation-error", "Your request has invalid fields."),
+    MalformedBody: (400, "malformed-request", "The request body is not valid JSON."),
+    NotFound: (404, "not-found", "The resource was not found."),
+    Conflict: (409, "conflict", "The request conflicts with the resource's current state."),
+    PayloadTooLarge: (413, "payload-too-large", "The request body is too large."),
+    UnsupportedMediaType: (415, "unsupported-media-type", "The request body must be application/json."),
+    ServiceUnavailable: (503, "service-unavailable", "A service is unavailable; retry later."),
+    BadRequest: (400, "bad-request", "The request is malformed."),
+}
+
+
+def problem_type(slug: str) -> str:
+    return f"urn:kongtun:problem:{slug}"
+
+
+def problem_response(
+    status: int, slug: str, title: str, detail: str = "", errors=None, headers=None, extra=None
+) -> Response:
+    body = {"type": problem_type(slug), "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = [
+            {"field": name, "pointer": "#/" + name.replace(".", "/"), "detail": message}
+            for name, messages in errors.items()
+            for message in messages
+        ]
+    body.update(extra or {})
+    return Response(
+        json.dumps(body, ensure_ascii=False), status=status, headers=headers or {}, content_type=PROBLEM_JSON
+    )
+
+
+def problem_for(exc: BaseException) -> Response:
+    """The problem+json answer for an error, per the ``PROBLEMS`` table."""
+    known = next((entry for error_type, entry in PROBLEMS.items() if isinstance(exc, error_type)), None)
+    if known is None:
+        log.error("unexpected error: %s: %s", type(exc).__name__, exc, exc_info=exc)
+        return problem_response(
+            500,
+            "internal-error",
+            "Something went wrong on our side.",
+            "The error was logged with this request's correlation id.",
+        )
+    status, slug, title = known
+    detail = getattr(exc, "message", "") or ""
+    errors, headers, extra = None, {}, {}
+    if isinstance(exc, InvalidInput):
+        errors = exc.errors
+    elif isinstance(exc, NotFound) and exc.field:
+        errors = {exc.field: [exc.message]}
+    elif isinstance(exc, Conflict) and exc.current_state:
+        extra["current_state"] = exc.current_state
+    elif isinstance(exc, ServiceUnavailable):
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return problem_response(status, slug, title, detail, errors, headers, extra)
+
+
+def json_response(payload, status: int = 200, headers=None) -> Response:
+    return Response(
+        json.dumps(payload, ensure_ascii=False), status=status, headers=headers or {}, content_type="application/json"
+    )
+
+
+def read_json(request: Request, schema: Schema) -> dict:
+    """The body checked against ``schema``, returned in wire form for the service."""
+    content_type = (request.mimetype or "").lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise UnsupportedMediaType("Send the body as application/json.")
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The body must not exceed {MAX_BODY_BYTES} bytes.")
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The body must not exceed {MAX_BODY_BYTES} bytes.")
+    try:
+        payload = json.loads(raw.decode("utf-8"), parse_float=Decimal)
+    except UnicodeDecodeError:
+        raise MalformedBody("The body is not UTF-8.") from None
+    except json.JSONDecodeError as exc:
+        raise MalformedBody(f"Line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
+    if not isinstance(payload, dict):
+        raise InvalidInput({"body": ["Must be a JSON object."]})
+    return load(schema, payload)
+
+
+def load(schema: Schema, payload: dict) -> dict:
+    try:
+        return schema.dump(schema.load(payload))
+    except ValidationError as exc:
+        raise InvalidInput(flatten_marshmallow_errors(exc.messages)) from None
+
+
+def read_query(request: Request, schema: Schema) -> dict:
+    try:
+        return schema.load(request.args.to_dict())
+    except ValidationError as exc:
+        raise InvalidInput(flatten_marshmallow_errors(exc.messages)) from None
+
+
+@dataclass(frozen=True)
+class RouteDoc:
+    """What the OpenAPI document says about one route."""
+
+    method: str
+    path: str
+    summary: str
+    tag: str
+    body: type[Schema] | None = None
+    response: type[Schema] | None = None
+    status: int = 200
+    query: type[Schema] | None = None
+    many: bool = False
+    errors: tuple[int, ...] = ()
+    media_type: str = "application/json"
+    extra: dict = field(default_factory=dict)
+
+
+ROUTES: list[RouteDoc] = []
+
+
+class ProblemWsgiApp(WsgiApp):
+    """Routing misses (404, 405) answered as problem+json too."""
+
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+            request.path_values = values
+            response = provider.handle_request(request)
+        except HTTPException as exc:
+            response = problem_response(exc.code or 400, "http-" + str(exc.code), exc.name, exc.description or "")
+            if exc.code == 405 and getattr(exc, "valid_methods", None):
+                response.headers["Allow"] = ", ".join(exc.valid_methods)
+            HTTP_REQUESTS.labels("unmatched", environ.get("REQUEST_METHOD", ""), str(response.status_code)).inc()
+        return response(environ, start_response)
+
+
+class ProblemWebServer(WebServer):
+    def get_wsgi_app(self):
+        return ProblemWsgiApp(self)
+
+
+class ApiRoute(HttpRequestHandler):
+    """An HTTP entrypoint with correlation ids, metrics and problem+json errors."""
+
+    server = ProblemWebServer()
+
+    def handle_request(self, request):
+        request.shallow = False
+        started = time.perf_counter()
+        supplied = request.headers.get("X-Correlation-ID", "")
+        correlation_id = supplied if _CORRELATION.match(supplied) else uuid.uuid4().hex
+        try:
+            args, kwargs = self.get_entrypoint_parameters(request)
+            self.check_signature(args, kwargs)
+            done = Event()
+            self.container.spawn_worker(
+                self,
+                args,
+                kwargs,
+                context_data={CORRELATION_KEY: correlation_id},
+                handle_result=partial(self.handle_result, done),
+            )
+            response = self.response_from_result(done.wait())
+        except Exception as exc:
+            response = problem_for(exc)
+        response.headers["X-Correlation-ID"] = correlation_id
+        HTTP_REQUESTS.labels(self.url, self.method, str(response.status_code)).inc()
+        HTTP_LATENCY.labels(self.url, self.method).observe(time.perf_counter() - started)
+        return response
+
+
+def route(method: str, path: str, summary: str, tag: str, **doc):
+    """Declare an API route: a nameko HTTP entrypoint plus its OpenAPI description."""
+    ROUTES.append(RouteDoc(method, path, summary, tag, **doc))
+    return ApiRoute.decorator(method, path)

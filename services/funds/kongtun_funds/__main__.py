@@ -1,0 +1,19 @@
+"""``python -m kongtun_funds``: run the funds service."""
+
+from kongtun_common.green import monkey_patch
+
+monkey_patch()
+
+from pathlib import Path  # noqa: E402
+
+
+def main() -> None:
+    from kongtun_common.runner import run
+
+    from .service import FundsService
+
+    run(FundsService, Path(__file__).parent / "migrations")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""The funds service's nameko adapter: RPC in, use cases, results out."""
+
+from nameko.rpc import rpc
+
+from kongtun_common.db import Database
+from kongtun_common.fields import load_or_raise
+from kongtun_common.observability import Instrumentation
+
+from . import orm, use_cases
+from .schemas import FundOut, RegisterFund
+
+
+class FundsService:
+    name = "funds"
+
+    db = Database(orm.metadata)
+    instrumentation = Instrumentation()
+
+    @rpc
+    def register_fund(self, payload: dict) -> dict:
+        details = load_or_raise(RegisterFund(), payload)
+        with self.db.unit_of_work() as uow:
+            fund = use_cases.register(uow, details)
+        return FundOut().dump(fund)
+
+    @rpc
+    def get_fund(self, code: str) -> dict:
+        with self.db.read() as session:
+            return FundOut().dump(use_cases.get(session, code))
+
+    @rpc
+    def health(self) -> dict:
+        return {"service": self.name, "status": "ok"}

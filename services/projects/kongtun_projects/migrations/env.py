@@ -1,0 +1,6 @@
+from alembic import context
+
+from kongtun_common.migrations import run_env
+from kongtun_projects.orm import metadata
+
+run_env(context, metadata)
