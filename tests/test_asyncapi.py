@@ -60,8 +60,10 @@ def _contract_keys(contracts: Path = CONTRACTS) -> dict[str, tuple[str, int]]:
 
 
 def _errors(validator: Draft202012Validator, instance) -> list[str]:
-    return [f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}"
-            for error in validator.iter_errors(instance)]
+    return [
+        f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}"
+        for error in validator.iter_errors(instance)
+    ]
 
 
 def _check_examples(document: dict, contracts: Path) -> int:
@@ -71,8 +73,11 @@ def _check_examples(document: dict, contracts: Path) -> int:
     checked = 0
     for key, message in document["components"]["messages"].items():
         assert message.get("examples"), f"message {key} has no example"
-        embedded = Draft202012Validator({"$ref": f"urn:test:asyncapi#/components/messages/{key}/payload"},
-                                        registry=registry, format_checker=FormatChecker())
+        embedded = Draft202012Validator(
+            {"$ref": f"urn:test:asyncapi#/components/messages/{key}/payload"},
+            registry=registry,
+            format_checker=FormatChecker(),
+        )
         for example in message["examples"]:
             event = example["payload"]
             name, version = re.fullmatch(r"kongtun\.([A-Za-z]+)\.v(\d+)", event["type"]).groups()
@@ -131,8 +136,13 @@ def test_every_contract_is_documented_and_vice_versa(document):
         assert channel["messages"] == {key: {"$ref": f"#/components/messages/{key}"}}
         amqp = channel["bindings"]["amqp"]
         assert amqp["is"] == "routingKey"
-        assert amqp["exchange"] == {"name": "kongtun.events", "type": "topic", "durable": True,
-                                    "autoDelete": False, "vhost": "/"}
+        assert amqp["exchange"] == {
+            "name": "kongtun.events",
+            "type": "topic",
+            "durable": True,
+            "autoDelete": False,
+            "vhost": "/",
+        }
         message = document["components"]["messages"][key]
         assert message["contentType"] == "application/cloudevents+json"
         assert message["name"] and message["title"]
@@ -169,8 +179,11 @@ def test_examples_use_thai_text(document):
     thai = re.compile("[\u0e00-\u0e7f]")
     for key, message in document["components"]["messages"].items():
         data = message["examples"][0]["payload"]["data"]
-        names = [value for field, value in data.items()
-                 if isinstance(value, str) and (field.endswith(("_name", "title", "_th")) or field == "name")]
+        names = [
+            value
+            for field, value in data.items()
+            if isinstance(value, str) and (field.endswith(("_name", "title", "_th")) or field == "name")
+        ]
         assert names and all(thai.search(value) for value in names), f"{key}: {names}"
 
 
@@ -198,8 +211,7 @@ def test_a_new_contract_is_picked_up_without_changes(tool, tmp_path):
             "document": {
                 "type": "object",
                 "required": ["id", "pages"],
-                "properties": {"id": {"type": "string", "format": "uuid"}, "pages": {"type": "integer",
-                                                                                   "minimum": 1}},
+                "properties": {"id": {"type": "string", "format": "uuid"}, "pages": {"type": "integer", "minimum": 1}},
                 "additionalProperties": False,
             },
         },
@@ -213,7 +225,8 @@ def test_a_new_contract_is_picked_up_without_changes(tool, tmp_path):
     assert example["data"]["note"] == "ปิดตามมติคณะกรรมการ"
     assert len(example["data"]["documents"]) == 3
     assert document["components"]["messages"]["FundClosedV2"]["payload"]["properties"]["data"]["properties"][
-        "documents"]["items"] == {"$ref": "#/components/messages/FundClosedV2/payload/properties/data/$defs/document"}
+        "documents"
+    ]["items"] == {"$ref": "#/components/messages/FundClosedV2/payload/properties/data/$defs/document"}
     assert _check_examples(document, contracts) == len(_contract_keys(contracts))
     _check_structure(document)
 
@@ -299,8 +312,15 @@ def test_document_is_structurally_asyncapi_3(document):
     assert server["host"] == "rabbitmq:5672" and server["protocol"] == "amqp"
     assert document["info"]["title"] == "Kongtun events"
     description = document["info"]["description"]
-    for phrase in ("kongtun.events", "kongtun.#", "CloudEvents 1.0", "region", "correlationid", "at-least-once",
-                   "kongtun.dead-letters"):
+    for phrase in (
+        "kongtun.events",
+        "kongtun.#",
+        "CloudEvents 1.0",
+        "region",
+        "correlationid",
+        "at-least-once",
+        "kongtun.dead-letters",
+    ):
         assert phrase in description
 
 

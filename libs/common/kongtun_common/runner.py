@@ -120,4 +120,3 @@ def run(service_cls, migrations: Path | None = None) -> None:
     signal.signal(signal.SIGINT, stop)
     runner.wait()
     log.info("%s stopped", service)
-

@@ -182,3 +182,33 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+def sample_project_facts(project_id: str, **overrides) -> dict:
+    """The payload core of a project event (seed 004's district), for consumer tests."""
+    facts = {
+        "project_id": project_id,
+        "fund_code": "L3363",
+        "fund_name": "กองทุนหลักประกันสุขภาพเทศบาลตำบลบ้านไร่",
+        "subdistrict": "บ้านไร่",
+        "district": "ศรีนครินทร์",
+        "province": "พัทลุง",
+        "region": 12,
+        "title": "โครงการส่งเสริมการออกกำลังกายผู้สูงอายุ",
+        "fiscal_year": 2567,
+        "issue": "physical_activity",
+        "spending_type": 2,
+        "owner": {"name": "ชมรมผู้สูงอายุบ้านไร่", "kind": "citizen_group", "contact": "081-234-5678"},
+        "requested_amount_satang": 2500000,
+        "start_date": "2024-01-08",
+        "end_date": "2024-06-08",
+    }
+    facts.update(overrides)
+    return facts
+
+
+def consumed(service: str, method: str, event_type: str, outcome: str) -> float:
+    """How many events a handler has consumed with ``outcome`` (applied, duplicate, failed) in this process."""
+    from .observability import EVENTS_CONSUMED
+
+    return EVENTS_CONSUMED.labels(service, f"{service}.{method}", event_type, outcome)._value.get()

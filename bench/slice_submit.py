@@ -1,0 +1,375 @@
+"""Slice submit throughput: Kongtun's submit path against a bare nameko chain, in one run.
+
+1. Bare chain (bench/bare_chain.py): HTTP -> RPC -> EventDispatcher -> event_handler, one process.
+2. Kongtun slice: the real five processes (kongtun_common.stack.Stack); one fund and the draft
+   projects are created first (not measured), then ``POST /api/v1/projects/{id}/submit`` is measured:
+   gateway -> projects.submit over RPC -> state change + outbox row in one transaction -> relay
+   publishes ProjectSubmitted with confirms -> reporting consumes it.
+
+Both sides run against one fresh RabbitMQ vhost, on their own ports, with the same closed-loop
+client (bench/load.py), N requests at concurrency C after a warm-up.  Absolute figures are noisy;
+the ratio of the two throughputs from one run is the number to compare.
+
+    .venv/bin/python bench/slice_submit.py [--requests N] [--concurrency C] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+from load import LoadResult, json_body, run_load
+
+from kongtun_common.stack import Stack
+from kongtun_common.testing import fresh_vhost
+
+HERE = Path(__file__).resolve().parent
+HOST = "127.0.0.1"
+TARGET_RATIO = 0.6
+SUBMITTED_TYPE = "kongtun.ProjectSubmitted.v1"
+
+FUND = {
+    "code": "L3363",
+    "name_th": "กองทุนหลักประกันสุขภาพเทศบาลตำบลบ้านไร่",
+    "subdistrict": "บ้านไร่",
+    "district": "ศรีนครินทร์",
+    "province": "พัทลุง",
+}
+PROJECT = {
+    "fund_code": "L3363",
+    "title": "โครงการส่งเสริมการออกกำลังกาย",
+    "fiscal_year": 2567,
+    "issue": "physical_activity",
+    "spending_type": 2,
+    "owner": {"name": "ชมรมผู้สูงอายุบ้านไร่", "kind": "citizen_group"},
+    "requested_amount": "25000.00",
+    "start_date": "2024-01-08",
+    "end_date": "2024-06-08",
+}
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+# Machine and small helpers
+
+
+def machine() -> dict:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpu_model": model,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex((HOST, port)) != 0
+
+
+def get_json(port: int, path: str, timeout: float = 2.0) -> dict:
+    with urllib.request.urlopen(f"http://{HOST}:{port}{path}", timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def get_text(port: int, path: str, timeout: float = 2.0) -> str:
+    with urllib.request.urlopen(f"http://{HOST}:{port}{path}", timeout=timeout) as response:
+        return response.read().decode()
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
+    """Poll ``predicate`` (bounded by ``timeout``); return its truthy value or fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = predicate()
+        except OSError:
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise BenchError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(interval)
+
+
+def measured(
+    name: str, port: int, make_request, args, *, warmup_name: str, warmup_request, settle
+) -> tuple[LoadResult, float | None]:
+    """Warm up, settle, measure N requests at C, then time until the events were consumed.
+
+    ``settle(count)`` waits until ``count`` events were consumed and returns the moment it saw them.
+    """
+    warm = run_load(warmup_name, HOST, port, warmup_request, args.warmup, args.concurrency, deadline_s=args.deadline)
+    warm.raise_for_errors()
+    settle(args.warmup)
+    started = time.perf_counter()
+    result = run_load(name, HOST, port, make_request, args.requests, args.concurrency, deadline_s=args.deadline)
+    result.raise_for_errors()
+    consumed_at = settle(args.warmup + args.requests)
+    return result, (consumed_at - started if consumed_at else None)
+
+
+# 1. The bare nameko chain
+
+
+def bench_bare(amqp_uri: str, args, log_dir: Path) -> tuple[LoadResult, float | None]:
+    port = args.bare_port
+    if not port_free(port):
+        raise BenchError(f"port {port} (bare chain) is in use; pass --bare-port")
+    log_path = log_dir / "bare_chain.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(HERE / "bare_chain.py"), "--amqp-uri", amqp_uri, "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+
+        def healthy():
+            if process.poll() is not None:
+                raise BenchError(f"bare chain exited with {process.returncode}; see {log_path}")
+            return get_json(port, "/health", timeout=1)
+
+        wait_until(healthy, 30, "the bare chain to answer /health", interval=0.1)
+
+        def settle(count: int) -> float:
+            wait_until(
+                lambda: get_json(port, "/stats")["consumed"]["project_submitted"] >= count,
+                args.drain_timeout,
+                f"the bare chain to consume {count} events",
+                interval=0.02,
+            )
+            return time.perf_counter()
+
+        return measured(
+            "bare chain",
+            port,
+            lambda i: ("POST", f"/submit/bench-{i}", None),
+            args,
+            warmup_name="bare warm-up",
+            warmup_request=lambda i: ("POST", f"/submit/warm-{i}", None),
+            settle=settle,
+        )
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+# 2. The Kongtun slice
+
+
+def kongtun_env(amqp_uri: str, var_dir: Path, args) -> dict:
+    ports = {"FUNDS": 0, "PROJECTS": 1, "NOTIFICATIONS": 2, "REPORTING": 3}
+    env = {
+        "KONGTUN_AMQP_URI": amqp_uri,
+        "KONGTUN_VAR_DIR": str(var_dir),
+        "KONGTUN_GATEWAY_PORT": str(args.gateway_port),
+        "KONGTUN_REPORTING_CHECK_SECONDS": "3600",
+    }
+    for service, offset in ports.items():
+        env[f"KONGTUN_{service}_METRICS_PORT"] = str(args.metrics_port + offset)
+    return env
+
+
+def consumed_submissions(reporting_port: int) -> tuple[int, int]:
+    """(applied, failed) ProjectSubmitted events according to reporting's /metrics."""
+    applied = failed = 0
+    for line in get_text(reporting_port, "/metrics").splitlines():
+        if not line.startswith("kongtun_events_consumed_total{") or f'type="{SUBMITTED_TYPE}"' not in line:
+            continue
+        value = int(float(line.rsplit(" ", 1)[1]))
+        if 'outcome="applied"' in line:
+            applied += value
+        elif 'outcome="failed"' in line:
+            failed += value
+    return applied, failed
+
+
+def bench_kongtun(amqp_uri: str, var_dir: Path, args) -> tuple[LoadResult, float | None, dict]:
+    env = kongtun_env(amqp_uri, var_dir, args)
+    for name, value in env.items():
+        if name.endswith("_PORT") and not port_free(int(value)):
+            raise BenchError(f"port {value} ({name}) is in use; pass --gateway-port / --metrics-port")
+    stack = Stack(env, log_dir=var_dir)
+    # Inherit nothing Kongtun-specific from the caller's shell (a dev DATABASE_URL, say): SQLite under var_dir.
+    stack.env = {key: value for key, value in stack.env.items() if not key.startswith("KONGTUN_") or key in env}
+    gateway, reporting = args.gateway_port, args.metrics_port + 3
+    setup: dict = {}
+    try:
+        t0 = time.perf_counter()
+        stack.start_all(timeout=60)
+        setup["stack_start_s"] = round(time.perf_counter() - t0, 2)
+
+        fund = run_load("fund", HOST, gateway, lambda i: ("POST", "/api/v1/funds", json_body(FUND)), 1, 1)
+        fund.raise_for_errors()
+
+        drafts_needed = args.warmup + args.requests
+        project_body = json_body(PROJECT)
+        drafts = run_load(
+            "create drafts",
+            HOST,
+            gateway,
+            lambda i: ("POST", "/api/v1/projects", project_body),
+            drafts_needed,
+            args.concurrency,
+            deadline_s=args.deadline,
+            keep_bodies=True,
+        )
+        drafts.raise_for_errors()
+        ids = [json.loads(body)["id"] for body in drafts.bodies]
+        setup["drafts"] = drafts_needed
+        setup["drafts_rps"] = round(drafts.throughput, 1)
+        warm_ids, bench_ids = ids[: args.warmup], ids[args.warmup :]
+
+        def settle(count: int) -> float:
+            def done():
+                applied, failed = consumed_submissions(reporting)
+                if failed:
+                    raise BenchError(f"reporting failed to apply {failed} ProjectSubmitted events")
+                return applied >= count
+
+            wait_until(done, args.drain_timeout, f"reporting to consume {count} ProjectSubmitted", interval=0.02)
+            return time.perf_counter()
+
+        result, drained = measured(
+            "kongtun slice",
+            gateway,
+            lambda i: ("POST", f"/api/v1/projects/{bench_ids[i]}/submit", None),
+            args,
+            warmup_name="kongtun warm-up",
+            warmup_request=lambda i: ("POST", f"/api/v1/projects/{warm_ids[i]}/submit", None),
+            settle=settle,
+        )
+        return result, drained, setup
+    finally:
+        stack.stop_all()
+
+
+# Report
+
+
+def row(label: str, result: LoadResult, drained: float | None) -> str:
+    events = f"{drained:8.2f}" if drained is not None else "       -"
+    return (
+        f"{label:<26}{result.throughput:>9.1f}{result.p50 * 1000:>10.1f}{result.p99 * 1000:>10.1f}"
+        f"{max(result.latencies) * 1000:>10.1f}{len(result.errors):>8}{result.elapsed:>11.2f}{events:>12}"
+    )
+
+
+def report(info: dict, bare: LoadResult, bare_drained, kongtun: LoadResult, kongtun_drained) -> str:
+    ratio = kongtun.throughput / bare.throughput
+    verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
+    lines = [
+        "Slice submit throughput (Kongtun vs bare nameko chain)",
+        f"  date:     {info['date']}",
+        f"  machine:  {info['machine']['nproc']} CPU(s), {info['machine']['cpu_model']}; "
+        f"{info['machine']['platform']}; Python {info['machine']['python']}",
+        f"  load:     N={info['requests']} requests, C={info['concurrency']} connections, "
+        f"warm-up {info['warmup']} per side",
+        "",
+        f"{'':<26}{'req/s':>9}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}{'errors':>8}{'elapsed s':>11}{'events s':>12}",
+        row("bare nameko chain", bare, bare_drained),
+        row("kongtun slice (submit)", kongtun, kongtun_drained),
+        "",
+        f"  ratio kongtun/bare throughput: {ratio:.2f}  ({verdict} the {TARGET_RATIO} target)",
+        "  events s: from the first measured request until the handler had consumed all N events.",
+    ]
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description="Kongtun slice submit throughput against a bare nameko chain.")
+    parser.add_argument("--requests", "-n", type=int, default=1000, help="measured requests per side (default 1000)")
+    parser.add_argument("--concurrency", "-c", type=int, default=20, help="connections (default 20)")
+    parser.add_argument("--warmup", type=int, default=50, help="warm-up requests per side (default 50)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--gateway-port", type=int, default=18000)
+    parser.add_argument("--metrics-port", type=int, default=19101, help="first of four service ops ports")
+    parser.add_argument("--bare-port", type=int, default=18100)
+    parser.add_argument("--deadline", type=float, default=90.0, help="seconds allowed per load phase")
+    parser.add_argument("--drain-timeout", type=float, default=60.0, help="seconds to wait for events consumed")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary var dir (logs, SQLite files)")
+    args = parser.parse_args(argv)
+    if args.requests < 1 or args.concurrency < 1 or args.warmup < 0:
+        parser.error("--requests and --concurrency must be >= 1, --warmup >= 0")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    info = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "requests": args.requests,
+        "concurrency": args.concurrency,
+        "warmup": args.warmup,
+    }
+    var_dir = Path(tempfile.mkdtemp(prefix="kongtun-bench-"))
+    failed = True
+    t0 = time.perf_counter()
+    try:
+        with fresh_vhost() as amqp_uri:
+            print(f"bench: fresh vhost, var dir {var_dir}", flush=True)
+            print(f"bench: bare chain, N={args.requests} C={args.concurrency} ...", flush=True)
+            bare, bare_drained = bench_bare(amqp_uri, args, var_dir)
+            print(f"bench: kongtun slice, N={args.requests} C={args.concurrency} ...", flush=True)
+            kongtun, kongtun_drained, setup = bench_kongtun(amqp_uri, var_dir, args)
+        failed = False
+    except BenchError as exc:
+        print(f"bench: FAILED: {exc}\nbench: logs kept in {var_dir / 'log'}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        print(f"bench: FAILED: {type(exc).__name__}: {exc}\nbench: logs kept in {var_dir / 'log'}", file=sys.stderr)
+        return 1
+    finally:
+        if not failed and not args.keep:
+            shutil.rmtree(var_dir, ignore_errors=True)
+    print()
+    print(report(info, bare, bare_drained, kongtun, kongtun_drained))
+    print(
+        f"  (setup: stack up in {setup['stack_start_s']}s, {setup['drafts']} drafts at {setup['drafts_rps']} req/s; "
+        f"whole run {time.perf_counter() - t0:.0f}s)"
+    )
+    if args.json:
+        figures = {
+            **info,
+            "bare": {**bare.summary(), "events_consumed_s": bare_drained},
+            "kongtun": {**kongtun.summary(), "events_consumed_s": kongtun_drained},
+            "ratio_throughput": round(kongtun.throughput / bare.throughput, 3),
+            "target_ratio": TARGET_RATIO,
+            "setup": setup,
+        }
+        args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+        print(f"  figures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
