@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -114,27 +115,60 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
         time.sleep(interval)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def broker_pid() -> int | None:
+    """The local RabbitMQ node (beam.smp), to charge its CPU time too; None if not found."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "beam.smp":
+                    return int(entry.name)
+            except OSError:
+                continue
+    return None
+
+
+@dataclass
+class Measurement:
+    result: LoadResult
+    events_s: float  # first measured request -> all N events consumed
+    cpu_ms: dict[str, float]  # CPU milliseconds per measured request, by process
+
+
 def measured(
-    name: str, port: int, make_request, args, *, warmup_name: str, warmup_request, settle
-) -> tuple[LoadResult, float | None]:
+    name: str, port: int, make_request, args, *, warmup_name: str, warmup_request, settle, pids: dict[str, int]
+) -> Measurement:
     """Warm up, settle, measure N requests at C, then time until the events were consumed.
 
     ``settle(count)`` waits until ``count`` events were consumed and returns the moment it saw them.
+    CPU time of ``pids`` (plus the broker and this client) is charged from the start of the measured
+    load until its events were consumed.
     """
     warm = run_load(warmup_name, HOST, port, warmup_request, args.warmup, args.concurrency, deadline_s=args.deadline)
     warm.raise_for_errors()
     settle(args.warmup)
+    pids = {**pids, "rabbitmq": broker_pid(), "load client": os.getpid()}
+    pids = {label: pid for label, pid in pids.items() if pid is not None}
+    cpu_before = {label: cpu_seconds(pid) for label, pid in pids.items()}
     started = time.perf_counter()
     result = run_load(name, HOST, port, make_request, args.requests, args.concurrency, deadline_s=args.deadline)
     result.raise_for_errors()
     consumed_at = settle(args.warmup + args.requests)
-    return result, (consumed_at - started if consumed_at else None)
+    cpu_ms = {
+        label: round((cpu_seconds(pid) - cpu_before[label]) * 1000 / args.requests, 2) for label, pid in pids.items()
+    }
+    return Measurement(result, consumed_at - started, cpu_ms)
 
 
 # 1. The bare nameko chain
 
 
-def bench_bare(amqp_uri: str, args, log_dir: Path) -> tuple[LoadResult, float | None]:
+def bench_bare(amqp_uri: str, args, log_dir: Path) -> Measurement:
     port = args.bare_port
     if not port_free(port):
         raise BenchError(f"port {port} (bare chain) is in use; pass --bare-port")
@@ -171,6 +205,7 @@ def bench_bare(amqp_uri: str, args, log_dir: Path) -> tuple[LoadResult, float | 
             warmup_name="bare warm-up",
             warmup_request=lambda i: ("POST", f"/submit/warm-{i}", None),
             settle=settle,
+            pids={"bare chain (1 process)": process.pid},
         )
     finally:
         if process.poll() is None:
@@ -212,7 +247,7 @@ def consumed_submissions(reporting_port: int) -> tuple[int, int]:
     return applied, failed
 
 
-def bench_kongtun(amqp_uri: str, var_dir: Path, args) -> tuple[LoadResult, float | None, dict]:
+def bench_kongtun(amqp_uri: str, var_dir: Path, args) -> tuple[Measurement, dict]:
     env = kongtun_env(amqp_uri, var_dir, args)
     for name, value in env.items():
         if name.endswith("_PORT") and not port_free(int(value)):
@@ -258,7 +293,7 @@ def bench_kongtun(amqp_uri: str, var_dir: Path, args) -> tuple[LoadResult, float
             wait_until(done, args.drain_timeout, f"reporting to consume {count} ProjectSubmitted", interval=0.02)
             return time.perf_counter()
 
-        result, drained = measured(
+        measurement = measured(
             "kongtun slice",
             gateway,
             lambda i: ("POST", f"/api/v1/projects/{bench_ids[i]}/submit", None),
@@ -266,8 +301,9 @@ def bench_kongtun(amqp_uri: str, var_dir: Path, args) -> tuple[LoadResult, float
             warmup_name="kongtun warm-up",
             warmup_request=lambda i: ("POST", f"/api/v1/projects/{warm_ids[i]}/submit", None),
             settle=settle,
+            pids={name: process.pid for name, process in stack.processes.items()},
         )
-        return result, drained, setup
+        return measurement, setup
     finally:
         stack.stop_all()
 
@@ -275,16 +311,23 @@ def bench_kongtun(amqp_uri: str, var_dir: Path, args) -> tuple[LoadResult, float
 # Report
 
 
-def row(label: str, result: LoadResult, drained: float | None) -> str:
-    events = f"{drained:8.2f}" if drained is not None else "       -"
+def row(label: str, measurement: Measurement) -> str:
+    result, events = measurement.result, measurement.events_s
     return (
         f"{label:<26}{result.throughput:>9.1f}{result.p50 * 1000:>10.1f}{result.p99 * 1000:>10.1f}"
-        f"{max(result.latencies) * 1000:>10.1f}{len(result.errors):>8}{result.elapsed:>11.2f}{events:>12}"
+        f"{max(result.latencies) * 1000:>10.1f}{len(result.errors):>8}{result.elapsed:>11.2f}"
+        f"{events:>12.2f}"
     )
 
 
-def report(info: dict, bare: LoadResult, bare_drained, kongtun: LoadResult, kongtun_drained) -> str:
-    ratio = kongtun.throughput / bare.throughput
+def cpu_line(measurement: Measurement) -> str:
+    total = sum(measurement.cpu_ms.values())
+    parts = ", ".join(f"{label} {ms:.2f}" for label, ms in sorted(measurement.cpu_ms.items(), key=lambda kv: -kv[1]))
+    return f"{total:.2f} ms = {parts}"
+
+
+def report(info: dict, bare: Measurement, kongtun: Measurement) -> str:
+    ratio = kongtun.result.throughput / bare.result.throughput
     verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
     lines = [
         "Slice submit throughput (Kongtun vs bare nameko chain)",
@@ -295,11 +338,14 @@ def report(info: dict, bare: LoadResult, bare_drained, kongtun: LoadResult, kong
         f"warm-up {info['warmup']} per side",
         "",
         f"{'':<26}{'req/s':>9}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}{'errors':>8}{'elapsed s':>11}{'events s':>12}",
-        row("bare nameko chain", bare, bare_drained),
-        row("kongtun slice (submit)", kongtun, kongtun_drained),
+        row("bare nameko chain", bare),
+        row("kongtun slice (submit)", kongtun),
         "",
         f"  ratio kongtun/bare throughput: {ratio:.2f}  ({verdict} the {TARGET_RATIO} target)",
         "  events s: from the first measured request until the handler had consumed all N events.",
+        "  CPU per request (ms, by process, measured load until events consumed):",
+        f"    bare:    {cpu_line(bare)}",
+        f"    kongtun: {cpu_line(kongtun)}",
     ]
     return "\n".join(lines)
 
@@ -338,9 +384,9 @@ def main(argv=None) -> int:
         with fresh_vhost() as amqp_uri:
             print(f"bench: fresh vhost, var dir {var_dir}", flush=True)
             print(f"bench: bare chain, N={args.requests} C={args.concurrency} ...", flush=True)
-            bare, bare_drained = bench_bare(amqp_uri, args, var_dir)
+            bare = bench_bare(amqp_uri, args, var_dir)
             print(f"bench: kongtun slice, N={args.requests} C={args.concurrency} ...", flush=True)
-            kongtun, kongtun_drained, setup = bench_kongtun(amqp_uri, var_dir, args)
+            kongtun, setup = bench_kongtun(amqp_uri, var_dir, args)
         failed = False
     except BenchError as exc:
         print(f"bench: FAILED: {exc}\nbench: logs kept in {var_dir / 'log'}", file=sys.stderr)
@@ -352,7 +398,7 @@ def main(argv=None) -> int:
         if not failed and not args.keep:
             shutil.rmtree(var_dir, ignore_errors=True)
     print()
-    print(report(info, bare, bare_drained, kongtun, kongtun_drained))
+    print(report(info, bare, kongtun))
     print(
         f"  (setup: stack up in {setup['stack_start_s']}s, {setup['drafts']} drafts at {setup['drafts_rps']} req/s; "
         f"whole run {time.perf_counter() - t0:.0f}s)"
@@ -360,9 +406,13 @@ def main(argv=None) -> int:
     if args.json:
         figures = {
             **info,
-            "bare": {**bare.summary(), "events_consumed_s": bare_drained},
-            "kongtun": {**kongtun.summary(), "events_consumed_s": kongtun_drained},
-            "ratio_throughput": round(kongtun.throughput / bare.throughput, 3),
+            "bare": {**bare.result.summary(), "events_consumed_s": round(bare.events_s, 3), "cpu_ms": bare.cpu_ms},
+            "kongtun": {
+                **kongtun.result.summary(),
+                "events_consumed_s": round(kongtun.events_s, 3),
+                "cpu_ms": kongtun.cpu_ms,
+            },
+            "ratio_throughput": round(kongtun.result.throughput / bare.result.throughput, 3),
             "target_ratio": TARGET_RATIO,
             "setup": setup,
         }

@@ -232,4 +232,4 @@ class ApiRoute(HttpRequestHandler):
 def route(method: str, path: str, summary: str, tag: str, **doc):
     """Declare an API route: a nameko HTTP entrypoint plus its OpenAPI description."""
     ROUTES.append(RouteDoc(method, path, summary, tag, **doc))
-    return ApiRoute.decorator(method, path)
+    return ApiRoute.decorator(method, path, expected_exceptions=(KongtunError,))

@@ -12,8 +12,15 @@ from __future__ import annotations
 import eventlet
 from nameko.exceptions import UnknownService
 from nameko.rpc import RpcProxy
+from nameko.rpc import rpc as nameko_rpc
 
-from .errors import ServiceUnavailable
+from . import remote  # noqa: F401  (callers get typed errors back)
+from .errors import KongtunError, ServiceUnavailable
+
+
+def rpc(method):
+    """An RPC entrypoint whose Kongtun errors are expected refusals, not failures to log."""
+    return nameko_rpc(expected_exceptions=(KongtunError,))(method)
 
 
 class ServiceRpc(RpcProxy):

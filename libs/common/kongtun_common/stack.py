@@ -41,11 +41,14 @@ class Stack:
         self.names = tuple(names)
         self.processes: dict[str, subprocess.Popen] = {}
 
-    def start(self, name: str) -> subprocess.Popen:
+    def start(self, name: str, **env_overrides: str) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
         process = subprocess.Popen(
-            [sys.executable, "-m", f"kongtun_{name}"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", f"kongtun_{name}"],
+            env={**self.env, **env_overrides},
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
         self.processes[name] = process

@@ -1,10 +1,9 @@
 """The funds service's nameko adapter: RPC in, use cases, results out."""
 
-from nameko.rpc import rpc
-
 from kongtun_common.db import Database
 from kongtun_common.fields import load_or_raise
 from kongtun_common.observability import Instrumentation
+from kongtun_common.rpc import rpc
 
 from . import orm, use_cases
 from .schemas import FundOut, RegisterFund

@@ -2,11 +2,10 @@
 
 from datetime import datetime
 
-from nameko.rpc import rpc
-
 from kongtun_common.db import Database
 from kongtun_common.events.consumer import event_handler
 from kongtun_common.observability import Instrumentation
+from kongtun_common.rpc import rpc
 from kongtun_common.thai import BANGKOK
 
 from . import orm, use_cases

@@ -1,12 +1,10 @@
 """The projects service's nameko adapter: RPC in, use cases, results out."""
 
-from nameko.rpc import rpc
-
 from kongtun_common.db import Database
 from kongtun_common.errors import InvalidInput, NotFound
 from kongtun_common.fields import load_or_raise
 from kongtun_common.observability import Instrumentation
-from kongtun_common.rpc import ServiceRpc
+from kongtun_common.rpc import ServiceRpc, rpc
 
 from . import orm, use_cases
 from .domain import FundRef

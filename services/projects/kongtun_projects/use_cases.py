@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from kongtun_common.engine import utcnow
 
 from . import orm
 from .domain import FundRef, Project, new_draft
+
+log = logging.getLogger(__name__)
 
 
 def create_draft(uow, fund: FundRef, details: dict, entered_by: str) -> Project:
@@ -25,6 +28,7 @@ def submit(uow, project_id: str, by: str) -> Project:
         {**submitted.facts(), "submitted_at": submitted.submitted_at.isoformat(), "submitted_by": by},
         subject=project_id,
     )
+    log.info("project %s submitted by %s", project_id, by)
     return submitted
 
 
@@ -46,6 +50,7 @@ def approve(uow, project_id: str, decision: dict, by: str) -> Project:
         },
         subject=project_id,
     )
+    log.info("project %s approved for %s satang by %s", project_id, approved.approved_amount, approved.approved_by)
     return approved
 
 

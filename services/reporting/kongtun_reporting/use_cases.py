@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import date
 
@@ -13,6 +14,8 @@ from . import orm
 from .domain import Obligation, advances, due_notice
 
 AREA = ("subdistrict", "district", "province", "region")
+
+log = logging.getLogger(__name__)
 
 
 def record_fund(uow, event) -> None:
@@ -72,6 +75,7 @@ def register_obligations(uow, event) -> None:
                 notices_sent="",
             )
         )
+        log.info("project %s owes its %s report by %s", data["project_id"], due["report"], due["due_date"])
 
 
 def obligations_to_check(session, today: date, horizon_days: int) -> list[str]:
@@ -117,6 +121,13 @@ def announce_if_due(uow, obligation_id: str, today: date, leads) -> bool:
             "owner": {"name": row["owner_name"], "kind": row["owner_kind"], "contact": row["owner_contact"]},
         },
         subject=row["project_id"],
+    )
+    log.info(
+        "report %s of project %s is due %s: announced %d days ahead",
+        row["report"],
+        row["project_id"],
+        row["due_date"],
+        lead,
     )
     return True
 

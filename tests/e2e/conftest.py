@@ -1,0 +1,61 @@
+"""The real processes (four services and the gateway) on a vhost and ports of their own."""
+
+import socket
+
+import pytest
+import requests
+
+from kongtun_common import testing
+from kongtun_common.stack import Stack
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Api:
+    """A thin HTTP client of the gateway."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.http = requests.Session()
+
+    def get(self, path, **kwargs):
+        return self.http.get(self.base + path, timeout=15, **kwargs)
+
+    def post(self, path, json=None, **kwargs):
+        return self.http.post(self.base + path, json=json, timeout=15, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    var = tmp_path_factory.mktemp("var")
+    ports = {name: free_port() for name in ("gateway", "funds", "projects", "notifications", "reporting")}
+    with testing.fresh_vhost() as amqp_uri:
+        env = {
+            "KONGTUN_AMQP_URI": amqp_uri,
+            "KONGTUN_VAR_DIR": str(var),
+            "KONGTUN_REGION": "12",
+            "KONGTUN_GATEWAY_PORT": str(ports["gateway"]),
+            "KONGTUN_REPORTING_CHECK_SECONDS": "0.5",
+            "KONGTUN_OUTBOX_POLL_SECONDS": "0.2",
+            "KONGTUN_EVENT_RETRY_DELAYS_MS": "100,200",
+            **{f"KONGTUN_{name.upper()}_METRICS_PORT": str(port) for name, port in ports.items() if name != "gateway"},
+        }
+        running = Stack(env, log_dir=var)
+        try:
+            running.start_all(timeout=60)
+            running.amqp_uri = amqp_uri
+            running.var = var
+            running.api = Api(f"http://127.0.0.1:{ports['gateway']}")
+            running.ports = ports
+            yield running
+        finally:
+            running.stop_all()
+
+
+@pytest.fixture(scope="module")
+def api(stack):
+    return stack.api
