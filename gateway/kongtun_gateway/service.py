@@ -57,7 +57,7 @@ class GatewayService:
         errors=(400, 415, 422, 503),
     )
     def register_fund(self, request):
-        fund = self.funds.register_fund(read_json(request, schemas.FundIn()))
+        fund = self.funds.register_fund(read_json(request, schemas.FundIn))
         return json_response(fund, 201, {"Location": f"/api/v1/funds/{fund['code']}"})
 
     @route("GET", "/api/v1/funds/<code>", "Get a fund", FUNDS, response=schemas.FundOut, errors=(404, 503))
@@ -77,7 +77,7 @@ class GatewayService:
         errors=(400, 415, 422, 503),
     )
     def create_project(self, request):
-        project = self.projects.create_draft(read_json(request, schemas.ProjectIn()))
+        project = self.projects.create_draft(read_json(request, schemas.ProjectIn))
         return json_response(project, 201, {"Location": f"/api/v1/projects/{project['id']}"})
 
     @route(
@@ -102,7 +102,7 @@ class GatewayService:
     )
     def submit_project(self, request, project_id):
         project_id = project_id_of(project_id)
-        actor = read_json(request, schemas.ActorIn()) if request.get_data() else {}
+        actor = read_json(request, schemas.ActorIn) if request.get_data() else {}
         return json_response(self.projects.submit(project_id, actor))
 
     @route(
@@ -116,7 +116,7 @@ class GatewayService:
     )
     def approve_project(self, request, project_id):
         project_id = project_id_of(project_id)
-        return json_response(self.projects.approve(project_id, read_json(request, schemas.ApprovalIn())))
+        return json_response(self.projects.approve(project_id, read_json(request, schemas.ApprovalIn)))
 
     # Reporting and notifications
 
@@ -130,7 +130,7 @@ class GatewayService:
         errors=(422, 503),
     )
     def summary(self, request):
-        filters = read_query(request, schemas.SummaryQuery())
+        filters = read_query(request, schemas.SummaryQuery)
         return json_response(self.reporting.summary(filters))
 
     @route(
@@ -144,7 +144,7 @@ class GatewayService:
         errors=(422, 503),
     )
     def obligations(self, request):
-        query = read_query(request, schemas.ObligationQuery())
+        query = read_query(request, schemas.ObligationQuery)
         project_id = str(query["project_id"]) if query["project_id"] else None
         return json_response({"items": self.reporting.obligations(project_id)})
 
@@ -159,7 +159,7 @@ class GatewayService:
         errors=(422, 503),
     )
     def reminders(self, request):
-        query = read_query(request, schemas.ReminderQuery())
+        query = read_query(request, schemas.ReminderQuery)
         project_id = str(query["project_id"]) if query["project_id"] else None
         return json_response({"items": self.notifications.reminders(project_id, query["recipient"])})
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from functools import cached_property
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import (
@@ -20,14 +21,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    select,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import remote  # noqa: F401  (typed errors over RPC)
 from .engine import DatabaseEngine, UtcDateTime, utcnow
-from .events.contracts import validate_envelope
+from .events.contracts import validate_data
 from .events.envelope import Event, new_event, source_for
 from .events.outbox import OutboxRelay
 from .observability import EVENTS_CONSUMED, current_correlation_id
@@ -62,6 +61,17 @@ def backbone_tables(metadata: MetaData) -> tuple[Table, Table]:
     return outbox, processed
 
 
+def insert_ignoring_conflicts(dialect: str, table: Table):
+    """INSERT ... ON CONFLICT DO NOTHING for the dialects Kongtun supports."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise NotImplementedError(f"no insert-or-ignore for {dialect}")
+    return insert(table).on_conflict_do_nothing().returning(table.c.event_id)
+
+
 class UnitOfWork:
     """One transaction of a use case: state changes plus the events they raise."""
 
@@ -86,15 +96,16 @@ class UnitOfWork:
             correlation_id=current_correlation_id(),
             version=version,
         )
-        validate_envelope(record.to_envelope())
+        validate_data(name, version, data)  # the envelope around it is ours, and tested
         self.session.execute(
-            self._outbox.insert().values(
-                event_id=record.id,
-                type=record.type,
-                payload=record.to_json(),
-                created_at=utcnow(),
-                attempts=0,
-            )
+            self._outbox.insert(),
+            {
+                "event_id": record.id,
+                "type": record.type,
+                "payload": record.to_json(),
+                "created_at": utcnow(),
+                "attempts": 0,
+            },
         )
         self.events.append(record)
         return record
@@ -118,6 +129,11 @@ class Database(DependencyProvider):
             int(config["REGION"]),
         )
         self.relay.outbox = self.outbox
+
+    @cached_property
+    def claim_event(self):
+        """The statement that records (event id, handler); built once the engine is set up."""
+        return insert_ignoring_conflicts(self.engine.engine.dialect.name, self.processed)
 
     def get_dependency(self, worker_ctx):
         return DatabaseAccess(self, worker_ctx)
@@ -150,32 +166,21 @@ class DatabaseAccess:
             yield session
 
     def apply_event(self, event: Event, use_case) -> bool:
-        """Run ``use_case(uow, event)`` once per (event, handler); return False for a repeat."""
+        """Run ``use_case(uow, event)`` once per (event, handler); return False for a repeat.
+
+        The (event id, handler) row is claimed with an insert that ignores conflicts, in the
+        same transaction as the effect: a repeat, even a concurrent one, changes nothing.
+        """
         provider = self._provider
         service = provider.container.service_name
         handler = f"{service}.{self._worker_ctx.entrypoint.method_name}"
-        processed = provider.processed
-        try:
-            with self.unit_of_work() as uow:
-                seen = uow.session.execute(
-                    select(processed.c.event_id).where(processed.c.event_id == event.id, processed.c.handler == handler)
-                ).first()
-                if seen is not None:
-                    EVENTS_CONSUMED.labels(service, handler, event.type, "duplicate").inc()
-                    return False
-                uow.session.execute(
-                    processed.insert().values(event_id=event.id, handler=handler, processed_at=utcnow())
-                )
+        with self.unit_of_work() as uow:
+            claimed = uow.session.execute(
+                provider.claim_event, {"event_id": event.id, "handler": handler, "processed_at": utcnow()}
+            )
+            first = claimed.first() is not None  # a row comes back only if this delivery inserted it
+            if first:
                 use_case(uow, event)
-        except IntegrityError:
-            # A concurrent delivery of the same event committed first.
-            with self.read() as session:
-                seen = session.execute(
-                    select(processed.c.event_id).where(processed.c.event_id == event.id, processed.c.handler == handler)
-                ).first()
-            if seen is None:
-                raise
-            EVENTS_CONSUMED.labels(service, handler, event.type, "duplicate").inc()
-            return False
-        EVENTS_CONSUMED.labels(service, handler, event.type, "applied").inc()
-        return True
+        outcome = "applied" if first else "duplicate"
+        EVENTS_CONSUMED.labels(service, handler, event.type, outcome).inc()
+        return outcome == "applied"

@@ -8,6 +8,8 @@ from kongtun_common.rpc import rpc
 from . import orm, use_cases
 from .schemas import FundOut, RegisterFund
 
+REGISTER_FUND, FUND_OUT = RegisterFund(), FundOut()
+
 
 class FundsService:
     name = "funds"
@@ -17,15 +19,15 @@ class FundsService:
 
     @rpc
     def register_fund(self, payload: dict) -> dict:
-        details = load_or_raise(RegisterFund(), payload)
+        details = load_or_raise(REGISTER_FUND, payload)
         with self.db.unit_of_work() as uow:
             fund = use_cases.register(uow, details)
-        return FundOut().dump(fund)
+        return FUND_OUT.dump(fund)
 
     @rpc
     def get_fund(self, code: str) -> dict:
         with self.db.read() as session:
-            return FundOut().dump(use_cases.get(session, code))
+            return FUND_OUT.dump(use_cases.get(session, code))
 
     @rpc
     def health(self) -> dict:

@@ -159,14 +159,18 @@ def save(session, project: Project, read_version: int, new_steps: int) -> None:
 
 
 def _add_steps(session, project: Project, steps) -> None:
-    for step in steps:
+    if steps:
         session.execute(
-            transitions.insert().values(
-                project_id=project.id,
-                from_status=step.from_status.value if step.from_status else None,
-                to_status=step.to_status.value,
-                by=step.by,
-                at=step.at,
-                reason=step.reason,
-            )
+            transitions.insert(),
+            [
+                {
+                    "project_id": project.id,
+                    "from_status": step.from_status.value if step.from_status else None,
+                    "to_status": step.to_status.value,
+                    "by": step.by,
+                    "at": step.at,
+                    "reason": step.reason,
+                }
+                for step in steps
+            ],
         )

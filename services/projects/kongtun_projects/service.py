@@ -10,6 +10,8 @@ from . import orm, use_cases
 from .domain import FundRef
 from .schemas import ActorIn, ApprovalIn, DraftIn, ProjectOut
 
+DRAFT_IN, ACTOR_IN, APPROVAL_IN, PROJECT_OUT = DraftIn(), ActorIn(), ApprovalIn(), ProjectOut()
+
 
 class ProjectsService:
     name = "projects"
@@ -20,30 +22,30 @@ class ProjectsService:
 
     @rpc
     def create_draft(self, payload: dict) -> dict:
-        details = load_or_raise(DraftIn(), payload)
+        details = load_or_raise(DRAFT_IN, payload)
         fund = self._fund(details["fund_code"])
         with self.db.unit_of_work() as uow:
             project = use_cases.create_draft(uow, fund, details, details["entered_by"] or "proposer")
-        return ProjectOut().dump(project)
+        return PROJECT_OUT.dump(project)
 
     @rpc
     def submit(self, project_id: str, payload: dict | None = None) -> dict:
-        actor = load_or_raise(ActorIn(), payload or {})
+        actor = load_or_raise(ACTOR_IN, payload or {})
         with self.db.unit_of_work() as uow:
             project = use_cases.submit(uow, project_id, actor["by"] or "proposer")
-        return ProjectOut().dump(project)
+        return PROJECT_OUT.dump(project)
 
     @rpc
     def approve(self, project_id: str, payload: dict) -> dict:
-        decision = load_or_raise(ApprovalIn(), payload)
+        decision = load_or_raise(APPROVAL_IN, payload)
         with self.db.unit_of_work() as uow:
             project = use_cases.approve(uow, project_id, decision, decision["by"] or "fund committee")
-        return ProjectOut().dump(project)
+        return PROJECT_OUT.dump(project)
 
     @rpc
     def get_project(self, project_id: str) -> dict:
         with self.db.read() as session:
-            return ProjectOut().dump(use_cases.get(session, project_id))
+            return PROJECT_OUT.dump(use_cases.get(session, project_id))
 
     @rpc
     def health(self) -> dict:

@@ -50,7 +50,7 @@ def record_project(uow, event, status: str) -> None:
         "approved_amount": data.get("approved_amount_satang"),
     }
     if current is None:
-        uow.session.execute(table.insert().values(project_id=data["project_id"], **values))
+        uow.session.execute(table.insert(), {"project_id": data["project_id"], **values})
     else:
         uow.session.execute(update(table).where(table.c.project_id == data["project_id"]).values(**values))
 

@@ -1,0 +1,48 @@
+# Kongtun: one development environment, the whole system natively, the tests.
+# `make run` and `make test` install what is missing first.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PACKAGES := libs/common/pyproject.toml $(wildcard services/*/pyproject.toml) gateway/pyproject.toml
+
+.PHONY: install run test test-fast lint format bench asyncapi clean
+
+install: $(STAMP)
+
+$(STAMP): requirements-dev.txt constraints.txt $(PACKAGES)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+## run: migrate and start the four services and the gateway against the local RabbitMQ (Ctrl-C stops them)
+run: install
+	@$(PY) -m kongtun_common.stack
+
+## test: every test: unit, service (SQLite and PostgreSQL), end-to-end, backbone, static deploy checks
+test: install
+	$(PY) -m pytest
+
+## test-fast: everything but the end-to-end processes
+test-fast: install
+	$(PY) -m pytest --ignore=tests/e2e
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## bench: the slice's submit throughput at the gateway vs a bare nameko HTTP->RPC->event chain
+bench: install
+	$(PY) bench/slice_submit.py
+
+## asyncapi: regenerate docs/asyncapi.yaml from contracts/
+asyncapi: install
+	$(PY) tools/asyncapi.py
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache
