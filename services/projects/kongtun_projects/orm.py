@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     select,
     update,
 )
@@ -97,14 +98,23 @@ def _columns(project: Project) -> dict:
     }
 
 
+# Statements built once: SQLAlchemy then reuses their compiled form on every call.
+_SELECT_PROJECT = select(projects).where(projects.c.id == bindparam("project_id"))
+_SELECT_STEPS = (
+    select(transitions).where(transitions.c.project_id == bindparam("project_id")).order_by(transitions.c.id)
+)
+_SELECT_STATUS = select(projects.c.status).where(projects.c.id == bindparam("project_id"))
+_UPDATE_IF_UNCHANGED = update(projects).where(
+    projects.c.id == bindparam("project_id"), projects.c.version == bindparam("read_version")
+)
+
+
 def load(session, project_id: str) -> tuple[Project, int]:
     """The project and the version it was read at."""
-    row = session.execute(select(projects).where(projects.c.id == project_id)).mappings().first()
+    row = session.execute(_SELECT_PROJECT, {"project_id": project_id}).mappings().first()
     if row is None:
         raise NotFound("project", project_id, field="project_id")
-    steps = session.execute(
-        select(transitions).where(transitions.c.project_id == project_id).order_by(transitions.c.id)
-    ).mappings()
+    steps = session.execute(_SELECT_STEPS, {"project_id": project_id}).mappings()
     history = tuple(
         Transition(
             Status(step["from_status"]) if step["from_status"] else None,
@@ -141,19 +151,18 @@ def load(session, project_id: str) -> tuple[Project, int]:
 
 
 def add(session, project: Project) -> None:
-    session.execute(projects.insert().values(id=project.id, version=1, **_columns(project)))
+    session.execute(projects.insert(), {"id": project.id, "version": 1, **_columns(project)})
     _add_steps(session, project, project.history)
 
 
 def save(session, project: Project, read_version: int, new_steps: int) -> None:
     """Write a changed project; refuse if someone else changed it since it was read."""
     result = session.execute(
-        update(projects)
-        .where(projects.c.id == project.id, projects.c.version == read_version)
-        .values(version=read_version + 1, **_columns(project))
+        _UPDATE_IF_UNCHANGED,
+        {"project_id": project.id, "read_version": read_version, "version": read_version + 1, **_columns(project)},
     )
     if result.rowcount != 1:
-        current = session.execute(select(projects.c.status).where(projects.c.id == project.id)).scalar()
+        current = session.execute(_SELECT_STATUS, {"project_id": project.id}).scalar()
         raise Conflict("The project was changed by another request; reload it and try again.", current or "")
     _add_steps(session, project, project.history[-new_steps:] if new_steps else ())
 

@@ -6,7 +6,7 @@ import logging
 import uuid
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from kongtun_common.engine import utcnow
 
@@ -31,11 +31,15 @@ def record_fund(uow, event) -> None:
         )
 
 
+_FACTS = orm.project_facts
+_SELECT_FACT_STATUS = select(_FACTS.c.status).where(_FACTS.c.project_id == bindparam("project_id"))
+_UPDATE_FACTS = update(_FACTS).where(_FACTS.c.project_id == bindparam("b_project_id"))
+
+
 def record_project(uow, event, status: str) -> None:
     """Upsert a project's facts from ProjectSubmitted or ProjectApproved."""
     data = event.data
-    table = orm.project_facts
-    current = uow.session.execute(select(table.c.status).where(table.c.project_id == data["project_id"])).scalar()
+    current = uow.session.execute(_SELECT_FACT_STATUS, {"project_id": data["project_id"]}).scalar()
     if not advances(current, status):
         return
     values = {
@@ -50,9 +54,9 @@ def record_project(uow, event, status: str) -> None:
         "approved_amount": data.get("approved_amount_satang"),
     }
     if current is None:
-        uow.session.execute(table.insert(), {"project_id": data["project_id"], **values})
+        uow.session.execute(_FACTS.insert(), {"project_id": data["project_id"], **values})
     else:
-        uow.session.execute(update(table).where(table.c.project_id == data["project_id"]).values(**values))
+        uow.session.execute(_UPDATE_FACTS, {"b_project_id": data["project_id"], **values})
 
 
 def register_obligations(uow, event) -> None:

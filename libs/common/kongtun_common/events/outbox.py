@@ -14,6 +14,7 @@ SQLite has a single writer process, which reads, publishes, then marks.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 import eventlet
@@ -30,6 +31,7 @@ from .topology import events_exchange
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+MEASURE_EVERY_SECONDS = 1.0
 MAX_UNROUTABLE_DELAY = 300.0
 
 
@@ -49,6 +51,7 @@ class OutboxRelay(SharedExtension):
         self.poll_seconds = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
         self._wakeups = LightQueue(maxsize=1)
         self._running = False
+        self._measured_at = 0.0
         self._exchange = events_exchange()
         self._publisher = Publisher(config["AMQP_URI"], use_confirms=True, mandatory=True, declare=[self._exchange])
 
@@ -94,20 +97,21 @@ class OutboxRelay(SharedExtension):
         if self.engine.is_sqlite:
             with self.engine.session() as session:
                 rows = self._due_rows(session, lock=False)
-            outcomes = self._publish(rows)
-            with self.engine.session() as session:
-                self._record(session, rows, outcomes)
-                self._measure(session)
-                session.commit()
+            if rows:
+                outcomes = self._publish(rows)
+                with self.engine.session() as session:
+                    self._record(session, rows, outcomes)
+                    session.commit()
         else:
             with self.engine.session() as session:
                 rows = self._due_rows(session, lock=True)
                 outcomes = self._publish(rows)
                 self._record(session, rows, outcomes)
                 session.commit()
+        if not rows or time.monotonic() - self._measured_at >= MEASURE_EVERY_SECONDS:
             with self.engine.session() as session:
                 self._measure(session)
-        return sum(1 for outcome in outcomes.values() if outcome is None)
+        return sum(1 for outcome in outcomes.values() if outcome is None) if rows else 0
 
     def _due_rows(self, session, lock: bool):
         table = self.outbox
@@ -169,6 +173,7 @@ class OutboxRelay(SharedExtension):
                 )
 
     def _measure(self, session) -> None:
+        self._measured_at = time.monotonic()
         table = self.outbox
         count, oldest = session.execute(
             select(func.count(table.c.id), func.min(table.c.created_at)).where(table.c.published_at.is_(None))
