@@ -329,3 +329,10 @@ def test_embedded_schemas_carry_no_schema_or_id(document):
         payload = message["payload"]
         for schema in (payload, payload["properties"]["data"]):
             assert "$schema" not in schema and "$id" not in schema, key
+
+
+def test_every_contract_names_the_service_that_publishes_it():
+    services = {path.name for path in (ROOT / "services").iterdir() if path.is_dir()}
+    for path in sorted((ROOT / "contracts" / "events").glob("*.schema.json")):
+        producer = json.loads(path.read_text(encoding="utf-8")).get("x-kongtun-producer")
+        assert producer in services, f"{path.name}: x-kongtun-producer {producer!r} is not a service"

@@ -308,8 +308,9 @@ def _from_pattern(pattern: str, where: str) -> str:
     try:
         text = _PatternSampler(pattern).sample()
     except (ValueError, IndexError) as exc:
-        raise GenerationError(f"{where}: cannot synthesise a value for pattern {pattern!r} ({exc}); "
-                              "add `examples` to the schema") from None
+        raise GenerationError(
+            f"{where}: cannot synthesise a value for pattern {pattern!r} ({exc}); add `examples` to the schema"
+        ) from None
     if not re.search(pattern, text):
         raise GenerationError(f"{where}: synthesised {text!r} does not match {pattern!r}; add `examples` to the schema")
     return text
@@ -435,22 +436,6 @@ def load_contracts(contracts_dir: Path = CONTRACTS_DIR) -> tuple[dict, list[tupl
     return envelope, events
 
 
-def find_producers(root: Path) -> dict[str, str]:
-    """Event name -> the service publishing it, read from ``services/<service>/**.py`` (``publish("Name"``)."""
-    producers: dict[str, str] = {}
-    publish = re.compile(r"""\.publish\(\s*["']([A-Z][A-Za-z]+)["']""")
-    services = root / "services"
-    if not services.is_dir():
-        return producers
-    for path in sorted(services.glob("*/**/*.py")):
-        relative = path.relative_to(services).parts
-        if {"tests", "migrations", "build"} & set(relative):
-            continue
-        for name in publish.findall(path.read_text(encoding="utf-8")):
-            producers.setdefault(name, relative[0])
-    return producers
-
-
 def _embedded(schema: dict, pointer: str) -> dict:
     """A copy of a contract schema to inline at ``pointer``: no ``$schema``/``$id``, local refs re-rooted."""
     result = copy.deepcopy(schema)
@@ -477,17 +462,22 @@ def _embedded(schema: dict, pointer: str) -> dict:
 def example_event(envelope_schema: dict, name: str, version: int, data_schema: dict, producer: str) -> dict:
     event_type = f"kongtun.{name}.v{version}"
     data = example_value(data_schema)
-    skeleton = example_value({**envelope_schema, "properties": {
-        key: value for key, value in envelope_schema.get("properties", {}).items() if key != "data"
-    }})
+    skeleton = example_value(
+        {
+            **envelope_schema,
+            "properties": {key: value for key, value in envelope_schema.get("properties", {}).items() if key != "data"},
+        }
+    )
     known = {
         "specversion": "1.0",
         "id": _uuid(event_type, "id"),
         "source": f"/kongtun/region/{REGION}/{producer}",
         "type": event_type,
         "time": ENVELOPE_TIME,
-        "subject": next((str(data[field]) for field in SUBJECT_FIELDS if isinstance(data, dict) and field in data),
-                        _uuid(event_type, "subject")),
+        "subject": next(
+            (str(data[field]) for field in SUBJECT_FIELDS if isinstance(data, dict) and field in data),
+            _uuid(event_type, "subject"),
+        ),
         "datacontenttype": "application/json",
         "dataschema": f"urn:kongtun:event:{name}:v{version}",
         "region": str(REGION),
@@ -504,14 +494,13 @@ def example_event(envelope_schema: dict, name: str, version: int, data_schema: d
 def build_document(contracts_dir: Path = CONTRACTS_DIR) -> dict:
     """The AsyncAPI document (a dict) for the contracts in ``contracts_dir``."""
     envelope, events = load_contracts(contracts_dir)
-    producers = find_producers(contracts_dir.parent)
     channels: dict[str, dict] = {}
     operations: dict[str, dict] = {}
     messages: dict[str, dict] = {}
     for name, version, data_schema in events:
         key = f"{name}V{version}"
         event_type = f"kongtun.{name}.v{version}"
-        producer = producers.get(name)
+        producer = data_schema.get("x-kongtun-producer")  # the contract says which service publishes it
         published_by = f", published by the `{producer}` service" if producer else ""
         # the example's source needs a service: the producer, or a guess from the name (Fund -> funds)
         source_service = producer or re.match(r"[A-Z][a-z]*", name).group(0).lower() + "s"
@@ -536,11 +525,13 @@ def build_document(contracts_dir: Path = CONTRACTS_DIR) -> dict:
             },
             "bindings": {"amqp": {"messageType": event_type, "bindingVersion": AMQP_BINDING_VERSION}},
             "payload": payload,
-            "examples": [{
-                "name": f"{name}V{version}Example",
-                "summary": f"A {event_type} event from NHSO region {REGION}",
-                "payload": example_event(envelope, name, version, data_schema, source_service),
-            }],
+            "examples": [
+                {
+                    "name": f"{name}V{version}Example",
+                    "summary": f"A {event_type} event from NHSO region {REGION}",
+                    "payload": example_event(envelope, name, version, data_schema, source_service),
+                }
+            ],
         }
         channels[key] = {
             "address": event_type,
@@ -552,12 +543,19 @@ def build_document(contracts_dir: Path = CONTRACTS_DIR) -> dict:
             ),
             "servers": [{"$ref": f"#/servers/{SERVER}"}],
             "messages": {key: {"$ref": f"#/components/messages/{key}"}},
-            "bindings": {"amqp": {
-                "is": "routingKey",
-                "exchange": {"name": EVENTS_EXCHANGE, "type": "topic", "durable": True, "autoDelete": False,
-                             "vhost": "/"},
-                "bindingVersion": AMQP_BINDING_VERSION,
-            }},
+            "bindings": {
+                "amqp": {
+                    "is": "routingKey",
+                    "exchange": {
+                        "name": EVENTS_EXCHANGE,
+                        "type": "topic",
+                        "durable": True,
+                        "autoDelete": False,
+                        "vhost": "/",
+                    },
+                    "bindingVersion": AMQP_BINDING_VERSION,
+                }
+            },
         }
         operations[f"on{key}"] = {
             "action": "receive",
@@ -639,10 +637,15 @@ def main(argv: list[str] | None = None) -> int:
         if current == text:
             print(f"{args.output} is up to date")
             return 0
-        diff = list(difflib.unified_diff(current.splitlines(), text.splitlines(), str(args.output), "generated",
-                                         lineterm="", n=1))
-        print(f"{args.output} is out of date with {args.contracts}; run `python tools/asyncapi.py` and commit it.",
-              file=sys.stderr)
+        diff = list(
+            difflib.unified_diff(
+                current.splitlines(), text.splitlines(), str(args.output), "generated", lineterm="", n=1
+            )
+        )
+        print(
+            f"{args.output} is out of date with {args.contracts}; run `python tools/asyncapi.py` and commit it.",
+            file=sys.stderr,
+        )
         print("\n".join(diff[:40] + (["..."] if len(diff) > 40 else [])), file=sys.stderr)
         return 1
     args.output.parent.mkdir(parents=True, exist_ok=True)

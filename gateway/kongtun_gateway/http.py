@@ -91,6 +91,8 @@ def problem_response(
 
 def problem_for(exc: BaseException) -> Response:
     """The problem+json answer for an error, per the ``PROBLEMS`` table."""
+    if isinstance(exc, HTTPException):  # raised by werkzeug while reading the request, e.g. 413
+        return problem_response(exc.code or 400, f"http-{exc.code}", exc.name, exc.description or "")
     known = next((entry for error_type, entry in PROBLEMS.items() if isinstance(exc, error_type)), None)
     if known is None:
         log.error("unexpected error: %s: %s", type(exc).__name__, exc, exc_info=exc)
@@ -213,6 +215,7 @@ class ApiRoute(HttpRequestHandler):
 
     def handle_request(self, request):
         request.shallow = False
+        request.max_content_length = MAX_BODY_BYTES  # werkzeug stops reading past it (413)
         started = time.perf_counter()
         supplied = request.headers.get("X-Correlation-ID", "")
         correlation_id = supplied if _CORRELATION.match(supplied) else uuid.uuid4().hex

@@ -138,6 +138,8 @@ BAD_INPUT = [
     ("GET", "/api/v1/notifications/reminders?project_id=x", None, None, 422, "project_id"),
     ("GET", "/api/v1/nothing-here", None, None, 404, None),
     ("DELETE", "/api/v1/funds", None, None, 405, None),
+    ("POST", "/api/v1/funds", b'{"code": "' + b"x" * (1024 * 1024 + 10) + b'"}', "application/json", 413, None),
+    ("POST", f"/api/v1/projects/{uuid.uuid4()}/submit", b" " * (1024 * 1024 + 10), "application/json", 413, None),
 ]
 
 
