@@ -22,6 +22,15 @@ def upgrade(database_url: str, script_location: Path, revision: str = "head") ->
     command.upgrade(alembic_config(database_url, script_location), revision)
 
 
+def _render_item(type_, obj, autogen_context):
+    """Autogenerate writes UtcDateTime as the plain column type it stores: migrations stay framework-free."""
+    from .engine import UtcDateTime
+
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_env(context, metadata) -> None:
     """The body of every service's ``migrations/env.py``."""
     from .engine import make_engine
@@ -34,7 +43,9 @@ def run_env(context, metadata) -> None:
         return
     engine = make_engine(url)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+        context.configure(
+            connection=connection, target_metadata=metadata, render_as_batch=True, render_item=_render_item
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -115,6 +115,7 @@ class Project:
     end_date: date
     entered_by: str
     status: Status = Status.DRAFT
+    code: str | None = None
     approved_amount: int | None = None
     approved_by: str | None = None
     meeting_ref: str | None = None
@@ -130,12 +131,17 @@ class Project:
     def submit(self, by: str, at: datetime) -> Project:
         return self._moved(Action.SUBMIT, by, at, submitted_at=at)
 
-    def approve(self, amount: int, approved_by: str, meeting_ref: str, by: str, at: datetime) -> Project:
+    def check_approval(self, amount: int) -> None:
+        """Refuse an approval that the state or the amount forbids."""
         next_status(self.status, Action.APPROVE)
         if amount > self.requested_amount:
             raise InvalidInput({"approved_amount": ["Must not exceed the requested amount."]})
         if amount <= 0:
             raise InvalidInput({"approved_amount": ["Must be more than zero."]})
+
+    def approve(self, amount: int, approved_by: str, meeting_ref: str, by: str, at: datetime, sequence: int) -> Project:
+        """Approve with the fund year's next sequence number, which makes the project code."""
+        self.check_approval(amount)
         return self._moved(
             Action.APPROVE,
             by,
@@ -144,6 +150,7 @@ class Project:
             approved_by=approved_by,
             meeting_ref=meeting_ref,
             approved_at=at,
+            code=project_code(self.fund.code, self.fiscal_year, sequence),
         )
 
     def reports_due(self) -> list[dict]:
@@ -169,6 +176,11 @@ class Project:
             "start_date": self.start_date.isoformat(),
             "end_date": self.end_date.isoformat(),
         }
+
+
+def project_code(fund_code: str, fiscal_year: int, sequence: int) -> str:
+    """``L3363-2567-0001``: fund code, fiscal year (B.E.), sequence within the fund's year."""
+    return f"{fund_code}-{fiscal_year}-{sequence:04d}"
 
 
 def new_draft(project_id: str, fund: FundRef, details: dict, entered_by: str, at: datetime) -> Project:

@@ -47,12 +47,21 @@ projects = Table(
     Column("start_date", Date, nullable=False),
     Column("end_date", Date, nullable=False),
     Column("entered_by", String(200), nullable=False),
+    Column("code", String(30), nullable=True, unique=True),
     Column("status", String(30), nullable=False, index=True),
     Column("approved_amount", BigInteger, nullable=True),
     Column("approved_by", String(300), nullable=True),
     Column("meeting_ref", String(200), nullable=True),
     Column("submitted_at", UtcDateTime, nullable=True),
     Column("approved_at", UtcDateTime, nullable=True),
+)
+
+project_codes = Table(
+    "project_codes",
+    metadata,
+    Column("fund_code", String(5), primary_key=True),
+    Column("fiscal_year", Integer, primary_key=True),
+    Column("last_sequence", Integer, nullable=False),
 )
 
 transitions = Table(
@@ -89,6 +98,7 @@ def _columns(project: Project) -> dict:
         "start_date": project.start_date,
         "end_date": project.end_date,
         "entered_by": project.entered_by,
+        "code": project.code,
         "status": project.status.value,
         "approved_amount": project.approved_amount,
         "approved_by": project.approved_by,
@@ -139,6 +149,7 @@ def load(session, project_id: str) -> tuple[Project, int]:
         start_date=row["start_date"],
         end_date=row["end_date"],
         entered_by=row["entered_by"],
+        code=row["code"],
         status=Status(row["status"]),
         approved_amount=row["approved_amount"],
         approved_by=row["approved_by"],
@@ -183,3 +194,24 @@ def _add_steps(session, project: Project, steps) -> None:
                 for step in steps
             ],
         )
+
+
+_SELECT_SEQUENCE = (
+    select(project_codes.c.last_sequence)
+    .where(project_codes.c.fund_code == bindparam("fund_code"), project_codes.c.fiscal_year == bindparam("fiscal_year"))
+    .with_for_update()
+)
+_BUMP_SEQUENCE = update(project_codes).where(
+    project_codes.c.fund_code == bindparam("b_fund_code"), project_codes.c.fiscal_year == bindparam("b_fiscal_year")
+)
+
+
+def next_sequence(session, fund_code: str, fiscal_year: int) -> int:
+    """The next project number of a fund's fiscal year; the row lock serialises concurrent approvals."""
+    key = {"fund_code": fund_code, "fiscal_year": fiscal_year}
+    last = session.execute(_SELECT_SEQUENCE, key).scalar()
+    if last is None:
+        session.execute(project_codes.insert(), {**key, "last_sequence": 1})
+        return 1
+    session.execute(_BUMP_SEQUENCE, {"b_fund_code": fund_code, "b_fiscal_year": fiscal_year, "last_sequence": last + 1})
+    return last + 1

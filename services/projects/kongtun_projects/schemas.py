@@ -61,6 +61,7 @@ class TransitionOut(Schema):
 
 class ProjectOut(Schema):
     id = fields.String()
+    code = fields.String(allow_none=True)
     fund_code = fields.Function(lambda project: project.fund.code)
     fund_name = fields.Function(lambda project: project.fund.name)
     region = fields.Function(lambda project: project.fund.region)

@@ -34,14 +34,17 @@ def submit(uow, project_id: str, by: str) -> Project:
 
 def approve(uow, project_id: str, decision: dict, by: str) -> Project:
     project, version = orm.load(uow.session, project_id)
+    project.check_approval(decision["approved_amount"])  # before a sequence number is taken
+    sequence = orm.next_sequence(uow.session, project.fund.code, project.fiscal_year)
     approved = project.approve(
-        decision["approved_amount"], decision["approved_by"], decision.get("meeting_ref") or "", by, utcnow()
+        decision["approved_amount"], decision["approved_by"], decision.get("meeting_ref") or "", by, utcnow(), sequence
     )
     orm.save(uow.session, approved, version, new_steps=1)
     uow.publish(
         "ProjectApproved",
         {
             **approved.facts(),
+            "project_code": approved.code,
             "approved_amount_satang": approved.approved_amount,
             "approved_at": approved.approved_at.isoformat(),
             "approved_by": approved.approved_by,

@@ -48,10 +48,13 @@ def test_every_illegal_transition_is_refused_with_the_current_state(status, acti
 
 def test_submitting_and_approving_record_who_and_when():
     approved = (
-        draft().submit("ชมรมผู้สูงอายุบ้านไร่", NOW).approve(2400000, "คณะกรรมการกองทุน", "ครั้งที่ 2/2567", "ประธานกรรมการ", NOW)
+        draft()
+        .submit("ชมรมผู้สูงอายุบ้านไร่", NOW)
+        .approve(2400000, "คณะกรรมการกองทุน", "ครั้งที่ 2/2567", "ประธานกรรมการ", NOW, 7)
     )
     assert approved.status == Status.APPROVED
     assert approved.approved_amount == 2400000
+    assert approved.code == "L3363-2567-0007"
     assert [(step.from_status, step.to_status, step.by) for step in approved.history] == [
         (None, Status.DRAFT, "เจ้าหน้าที่กองทุน"),
         (Status.DRAFT, Status.SUBMITTED, "ชมรมผู้สูงอายุบ้านไร่"),
@@ -64,13 +67,13 @@ def test_submitting_and_approving_record_who_and_when():
 def test_an_approved_amount_must_be_positive_and_within_the_request(amount):
     submitted = draft().submit("proposer", NOW)
     with pytest.raises(InvalidInput) as refused:
-        submitted.approve(amount, "คณะกรรมการกองทุน", "", "chair", NOW)
+        submitted.approve(amount, "คณะกรรมการกองทุน", "", "chair", NOW, 1)
     assert list(refused.value.errors) == ["approved_amount"]
 
 
 def test_a_draft_cannot_be_approved():
     with pytest.raises(Conflict) as refused:
-        draft().approve(100, "คณะกรรมการกองทุน", "", "chair", NOW)
+        draft().approve(100, "คณะกรรมการกองทุน", "", "chair", NOW, 1)
     assert refused.value.current_state == "draft"
 
 

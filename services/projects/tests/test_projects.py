@@ -99,6 +99,8 @@ def test_an_approved_project_carries_its_reporting_periods(services, event_spy):
 
     [event] = event_spy.collect(1, event_type="kongtun.ProjectApproved.v1")
     assert event["data"]["approved_amount_satang"] == 2400000
+    assert event["data"]["project_code"] == approved["code"]
+    assert approved["code"].startswith("L3363-2567-")
     assert event["data"]["reports_due"] == [{"report": "final", "due_date": DRAFT["end_date"]}]
     assert event["data"]["meeting_ref"] == "ครั้งที่ 2/2567"
 
@@ -156,4 +158,7 @@ def test_two_concurrent_approvals_approve_once(services, amqp_uri):
 
     outcomes = sorted(eventlet.GreenPool().imap(lambda _: approve(), range(2)))
     assert outcomes == ["approved", "refused:approved"]
+    with engine.connect() as connection:
+        codes = connection.execute(select(orm.projects.c.code).where(orm.projects.c.code.is_not(None))).scalars()
+        assert len(list(codes)) == 1  # one code assigned, and no number used up by the refused approval
     assert count(engine, orm.outbox, orm.outbox.c.type == "kongtun.ProjectApproved.v1") == 1

@@ -50,6 +50,7 @@ def approved_event(days_to_due: int, amount: int = 2500000):
     end = (today + timedelta(days=days_to_due)).isoformat()
     data = {
         **testing.sample_project_facts(project_id, end_date=end, requested_amount_satang=amount),
+        "project_code": "L3363-2567-0001",
         "approved_amount_satang": amount,
         "approved_at": "2024-01-08T09:00:00+00:00",
         "approved_by": "คณะกรรมการกองทุน",

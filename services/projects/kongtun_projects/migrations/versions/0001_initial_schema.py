@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 01:22:52.820950
+Create Date: 2026-11-23 01:51:03.122028
 """
 from alembic import op
 import sqlalchemy as sa
@@ -38,6 +38,12 @@ def upgrade() -> None:
     sa.Column('processed_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('event_id', 'handler')
     )
+    op.create_table('project_codes',
+    sa.Column('fund_code', sa.String(length=5), nullable=False),
+    sa.Column('fiscal_year', sa.Integer(), nullable=False),
+    sa.Column('last_sequence', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('fund_code', 'fiscal_year')
+    )
     op.create_table('projects',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -58,13 +64,15 @@ def upgrade() -> None:
     sa.Column('start_date', sa.Date(), nullable=False),
     sa.Column('end_date', sa.Date(), nullable=False),
     sa.Column('entered_by', sa.String(length=200), nullable=False),
+    sa.Column('code', sa.String(length=30), nullable=True),
     sa.Column('status', sa.String(length=30), nullable=False),
     sa.Column('approved_amount', sa.BigInteger(), nullable=True),
     sa.Column('approved_by', sa.String(length=300), nullable=True),
     sa.Column('meeting_ref', sa.String(length=200), nullable=True),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('approved_at', sa.DateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('code')
     )
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_projects_fund_code'), ['fund_code'], unique=False)
@@ -98,6 +106,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_projects_fund_code'))
 
     op.drop_table('projects')
+    op.drop_table('project_codes')
     op.drop_table('processed_events')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_published_at'))
