@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,11 +55,39 @@ PROJECT = {
     "fiscal_year": 2567,
     "issue": "physical_activity",
     "spending_type": 2,
-    "owner": {"name": "ชมรมผู้สูงอายุบ้านไร่", "kind": "citizen_group"},
+    "owner": {"name": "ชมรมผู้สูงอายุบ้านไร่", "kind": "citizen_group", "members": 25},
     "requested_amount": "25000.00",
     "start_date": "2024-01-08",
     "end_date": "2024-06-08",
+    "activities": [{"name": "เต้นแอโรบิกทุกเย็น", "start_date": "2024-01-15", "end_date": "2024-05-31"}],
+    "budget_lines": [{"group": "materials", "description": "ค่าวัสดุ", "amount": "25000.00"}],
 }
+
+
+def linked_to_a_plan(gateway_port: int) -> dict:
+    """The fund's programme, agreement, approved plan and income (the submission checks need a plan)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+    from fund_setup import prepare_fund_for_projects
+
+    def post(path, body):
+        request = urllib.request.Request(
+            f"http://{HOST}:{gateway_port}{path}",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    plan = prepare_fund_for_projects(post, "L3363", 2567, "physical_activity", "100000000.00")
+    return {
+        **PROJECT,
+        "plan_id": plan["plan_id"],
+        "indicator_targets": [{"indicator_id": plan["indicator_id"], "target": "60"}],
+    }
 
 
 class BenchError(RuntimeError):
@@ -266,7 +295,7 @@ def bench_kongtun(amqp_uri: str, var_dir: Path, args) -> tuple[Measurement, dict
         fund.raise_for_errors()
 
         drafts_needed = args.warmup + args.requests
-        project_body = json_body(PROJECT)
+        project_body = json_body(linked_to_a_plan(gateway))
         drafts = run_load(
             "create drafts",
             HOST,

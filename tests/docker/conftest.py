@@ -50,20 +50,22 @@ def docker_compose_project_name() -> str:
 
 @pytest.fixture(scope="session")
 def docker_setup(docker_compose_command, docker_ip):
-    """Build and start the stack; the gateway goes on a free host port, not 8000.
+    """Build and start the stack; the gateway, Prometheus and Grafana go on free host ports.
 
     ``--wait`` (compose v2) returns once every container is healthy; v1 has no
     ``--wait`` but already starts each deployable only after its dependencies are healthy.
     """
-    publish = os.environ.get("KONGTUN_GATEWAY_PUBLISH")
-    if not publish:
-        # "[ip]:" + ":8000" -> "ip::8000": Docker picks a free host port on that address.
-        os.environ["KONGTUN_GATEWAY_PUBLISH"] = "127.0.0.1:" if docker_ip == "127.0.0.1" else "0.0.0.0:"
+    # "[ip]:" + ":8000" -> "ip::8000": Docker picks a free host port on that address.
+    free = "127.0.0.1:" if docker_ip == "127.0.0.1" else "0.0.0.0:"
+    chosen = {}
+    for variable in ("KONGTUN_GATEWAY_PUBLISH", "KONGTUN_PROMETHEUS_PUBLISH", "KONGTUN_GRAFANA_PUBLISH"):
+        if not os.environ.get(variable):
+            os.environ[variable] = chosen[variable] = free
     try:
         yield ["up --build --wait"] if docker_compose_command == "docker compose" else ["up --build -d"]
     finally:
-        if not publish:
-            os.environ.pop("KONGTUN_GATEWAY_PUBLISH", None)
+        for variable in chosen:
+            os.environ.pop(variable, None)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ pytest-docker fixture runs (tests/test_deploy_static.py checks the same files st
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
@@ -119,3 +120,47 @@ def test_a_fund_a_project_its_approval_and_the_reporting_summary(gateway):
                 break
         time.sleep(2)
     assert summary.get("projects", 0) >= 1, f"reporting never counted the project within 60 s: {summary}"
+
+
+# --- monitoring ------------------------------------------------------------------------------
+
+EXPECTED_TARGETS = {("kongtun", name) for name in ("funds", "projects", "notifications", "reporting", "gateway")} | {
+    ("rabbitmq", "rabbitmq"),
+    ("rabbitmq-queues", "rabbitmq"),
+}
+
+
+@pytest.fixture(scope="module")
+def prometheus(docker_ip, docker_services, gateway) -> str:
+    base = f"http://{docker_ip}:{docker_services.port_for('prometheus', 9090)}"
+    docker_services.wait_until_responsive(check=lambda: _answers_200(f"{base}/-/ready"), timeout=120.0, pause=2.0)
+    return base
+
+
+def test_prometheus_scrapes_every_service_the_gateway_and_rabbitmq(prometheus):
+    deadline = time.monotonic() + 90
+    while True:
+        targets = requests.get(f"{prometheus}/api/v1/targets", timeout=REQUEST_TIMEOUT).json()["data"]["activeTargets"]
+        health = {(t["labels"]["job"], t["labels"]["deployable"]): t["health"] for t in targets}
+        if set(health) == EXPECTED_TARGETS and set(health.values()) == {"up"}:
+            break
+        assert time.monotonic() < deadline, f"targets not all up within 90 s: {health}"
+        time.sleep(3)
+    rules = requests.get(f"{prometheus}/api/v1/rules", timeout=REQUEST_TIMEOUT).json()["data"]["groups"]
+    assert {rule["name"] for group in rules for rule in group["rules"]} >= {
+        "KongtunTargetDown",
+        "KongtunDeadLetters",
+        "KongtunOutboxBacklogGrowing",
+    }
+    config = requests.get(f"{prometheus}/api/v1/status/config", timeout=REQUEST_TIMEOUT).json()["data"]["yaml"]
+    assert re.search(r"region: ['\"]?12['\"]?\s", config), "the region external label is expanded from the environment"
+
+
+def test_grafana_has_the_datasource_and_the_kongtun_dashboards(docker_ip, docker_services, prometheus):
+    base = f"http://{docker_ip}:{docker_services.port_for('grafana', 3000)}"
+    docker_services.wait_until_responsive(check=lambda: _answers_200(f"{base}/api/health"), timeout=120.0, pause=2.0)
+    auth = ("admin", "admin")
+    health = requests.get(f"{base}/api/datasources/uid/kongtun-prometheus/health", auth=auth, timeout=REQUEST_TIMEOUT)
+    assert health.status_code == 200 and health.json().get("status") == "OK", health.text
+    found = requests.get(f"{base}/api/search", params={"tag": "kongtun"}, auth=auth, timeout=REQUEST_TIMEOUT).json()
+    assert {item["uid"] for item in found} >= {"kongtun-operations", "kongtun-business"}, found

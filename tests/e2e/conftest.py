@@ -1,12 +1,17 @@
 """The real processes (four services and the gateway) on a vhost and ports of their own."""
 
 import socket
+import sys
+from pathlib import Path
 
 import pytest
 import requests
 
 from kongtun_common import testing
 from kongtun_common.stack import Stack
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fund_setup import prepare_fund_for_projects  # noqa: E402  (shared with bench/)
 
 
 def free_port() -> int:
@@ -59,3 +64,17 @@ def stack(tmp_path_factory):
 @pytest.fixture(scope="module")
 def api(stack):
     return stack.api
+
+
+@pytest.fixture(scope="module")
+def prepare_fund():
+    """``prepare_fund(api, fund_code, fiscal_year, issue, income_baht)``: see prepare_fund_for_projects."""
+
+    def prepare(api, fund_code, fiscal_year, issue, income_baht):
+        def post(path, body):
+            response = api.post(path, body)
+            return response.status_code, response.json()
+
+        return prepare_fund_for_projects(post, fund_code, fiscal_year, issue, income_baht)
+
+    return prepare

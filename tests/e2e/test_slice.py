@@ -21,29 +21,36 @@ FUND = {
     "district": "ศรีนครินทร์",
     "province": "พัทลุง",
 }
+START, END = TODAY - timedelta(days=60), TODAY - timedelta(days=20)  # the final reports fall due in 10 days
 PROJECT = {
     "fund_code": "L3363",
     "title": "โครงการส่งเสริมการออกกำลังกายผู้สูงอายุ",
     "fiscal_year": 2567,
     "issue": "physical_activity",
     "spending_type": 2,
-    "owner": {"name": "ชมรมผู้สูงอายุบ้านไร่", "kind": "citizen_group", "contact": "081-234-5678"},
+    "owner": {"name": "ชมรมผู้สูงอายุบ้านไร่", "kind": "citizen_group", "contact": "081-234-5678", "members": 25},
     "requested_amount": "25000.50",
-    "start_date": TODAY.isoformat(),
-    "end_date": (TODAY + timedelta(days=7)).isoformat(),
+    "start_date": START.isoformat(),
+    "end_date": END.isoformat(),
+    "activities": [{"name": "เต้นแอโรบิกทุกเย็น", "start_date": START.isoformat(), "end_date": END.isoformat()}],
+    "budget_lines": [
+        {"group": "wages", "description": "ค่าตอบแทนวิทยากร", "amount": "12000.00"},
+        {"group": "materials", "description": "ค่าวัสดุ", "amount": "13000.50"},
+    ],
 }
 APPROVAL = {"approved_amount": "24000", "approved_by": "คณะกรรมการกองทุน", "meeting_ref": "ครั้งที่ 2/2567"}
 
 
 @pytest.fixture(scope="module")
-def fund(api):
+def fund(api, prepare_fund):
     response = api.post("/api/v1/funds", FUND)
     assert response.status_code == 201, response.text
-    return response.json()
+    return {**response.json(), **prepare_fund(api, "L3363", 2567, "physical_activity", "500000.00")}
 
 
-def new_project(api, **changes):
-    response = api.post("/api/v1/projects", {**PROJECT, **changes})
+def new_project(api, fund, **changes):
+    linked = {"plan_id": fund["plan_id"], "indicator_targets": [{"indicator_id": fund["indicator_id"], "target": "60"}]}
+    response = api.post("/api/v1/projects", {**PROJECT, **linked, **changes})
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -69,9 +76,9 @@ def log_lines(stack, service):
 
 def test_the_slice_from_fund_to_reminder(stack, api, fund):
     assert fund["region"] == 12 and fund["name_th"] == FUND["name_th"]
-    assert api.get("/api/v1/funds/L3363").json() == fund
+    assert api.get("/api/v1/funds/L3363").json()["name_th"] == FUND["name_th"]
 
-    project = new_project(api)
+    project = new_project(api, fund)
     assert project["status"] == "draft" and project["district"] == "ศรีนครินทร์"
     correlation = uuid.uuid4().hex
     submitted = api.post(f"/api/v1/projects/{project['id']}/submit", headers={"X-Correlation-ID": correlation})
@@ -83,6 +90,12 @@ def test_the_slice_from_fund_to_reminder(stack, api, fund):
     )
     assert approved.status_code == 200, approved.text
     assert approved.json()["approved_amount"] == "24000.00"
+    assert approved.json()["code"] == "L3363-2567-0001" and approved.json()["budget_status"] == "pending"
+
+    def committed():  # the funds service committed the budget (the saga's second step)
+        return api.get(f"/api/v1/projects/{project['id']}").json()["budget_status"] == "committed"
+
+    testing.wait_for(committed, timeout=15)
 
     def counted():
         now = summary(api)
@@ -93,23 +106,30 @@ def test_the_slice_from_fund_to_reminder(stack, api, fund):
     assert totals["requested_amount"] == "25000.50" and totals["approved_amount"] == "24000.00"
 
     obligations = api.get("/api/v1/reporting/obligations", params={"project_id": project["id"]}).json()["items"]
-    assert [(item["report"], item["due_date"]) for item in obligations] == [("final", PROJECT["end_date"])]
+    closing = (END + timedelta(days=30)).isoformat()
+    assert sorted((item["report"], item["due_date"]) for item in obligations) == [
+        ("final", closing),
+        ("financial_closing", closing),
+        ("mentor_follow_up", (START + timedelta(days=20)).isoformat()),
+    ]
 
     def reminded():
-        return api.get("/api/v1/notifications/reminders", params={"project_id": project["id"]}).json()["items"]
+        items = api.get("/api/v1/notifications/reminders", params={"project_id": project["id"]}).json()["items"]
+        due = [item for item in items if item["kind"] == "ReportDue"]
+        return due if len(due) == 2 else None
 
-    [reminder] = testing.wait_for(reminded, timeout=15)
-    assert reminder["recipient"] == "ชมรมผู้สูงอายุบ้านไร่"
-    assert reminder["subject"].startswith("แจ้งเตือน: รายงานผลการดำเนินงาน (ส.3) ครบกำหนดส่ง")
-    assert str(TODAY.year + 543) in reminder["subject"] or str(TODAY.year + 544) in reminder["subject"]
+    reminders = testing.wait_for(reminded, timeout=20)
+    assert {reminder["recipient"] for reminder in reminders} == {"ชมรมผู้สูงอายุบ้านไร่"}
+    subjects = sorted(reminder["subject"] for reminder in reminders)
+    assert any("(ส.3)" in subject for subject in subjects) and any("(ง.2)" in subject for subject in subjects)
+    due_year = str((END + timedelta(days=30)).year + 543)
+    assert all(due_year in subject for subject in subjects)
 
     # A request's correlation id reaches the projects service's log (over RPC), and, through the
     # ProjectApproved event, the log line in which reporting registers the report obligation.
     assert any(line["correlation_id"] == correlation for line in log_lines(stack, "projects"))
-    owed = [line for line in log_lines(stack, "reporting") if line["correlation_id"] == approval_correlation]
-    assert [line["message"] for line in owed] == [
-        f"project {project['id']} owes its final report by {PROJECT['end_date']}"
-    ]
+    owed = [line["message"] for line in log_lines(stack, "reporting") if line["correlation_id"] == approval_correlation]
+    assert f"project {project['id']} owes its final report by {closing}" in owed
 
 
 BAD_INPUT = [
@@ -174,7 +194,7 @@ def test_bad_input_gets_a_problem_naming_the_field_and_writes_nothing(
 
 
 def test_an_illegal_transition_answers_409_with_the_current_state(api, fund):
-    project = new_project(api)
+    project = new_project(api, fund)
     response = api.post(f"/api/v1/projects/{project['id']}/approve", APPROVAL)
     assert response.status_code == 409
     assert response.json()["current_state"] == "draft"
@@ -204,7 +224,7 @@ def test_ops_endpoints(stack, api):
 
 
 def test_a_projects_process_killed_between_commit_and_publish_loses_nothing(stack, api, fund):
-    project = new_project(api)
+    project = new_project(api, fund)
     stack.stop("projects")
     stack.start("projects", KONGTUN_OUTBOX_RELAY="off")  # commits, never publishes
     stack.wait_healthy(names=["projects"])

@@ -35,8 +35,10 @@ class ObligationOut(Schema):
     project_title = fields.String()
     fund_code = fields.String()
     report = fields.String(validate=validate.OneOf(REPORTS), **example("final"))
+    period = fields.Integer(**example(1))
     due_date = fields.Date()
     notices_sent = fields.List(fields.Integer(), **example([14]))
+    fulfilled_at = fields.DateTime(allow_none=True)
 
 
 class ReportingRoutes:

@@ -1,18 +1,31 @@
-"""The projects service's tables (its own database) and the mapping to the domain."""
+"""The projects service's tables (its own database) and the mapping to the domain.
+
+The proposal's nested content (indicator targets, activities, budget lines,
+location, documents, the reporting schedule) is kept as JSON on the project
+row: it is read and written with the project, never queried on its own.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
+
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Column,
     Date,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
     bindparam,
+    func,
+    or_,
     select,
     update,
 )
@@ -21,7 +34,25 @@ from kongtun_common.db import BigId, backbone_tables
 from kongtun_common.engine import UtcDateTime
 from kongtun_common.errors import Conflict, NotFound
 
-from .domain import FundRef, Owner, OwnerKind, Project, Status, Transition
+from .domain import (
+    Activity,
+    BudgetLine,
+    BudgetStatus,
+    DocumentRef,
+    ExpenseGroup,
+    FundRef,
+    IndicatorTarget,
+    Location,
+    Owner,
+    OwnerKind,
+    Project,
+    Report,
+    ReportDueDate,
+    ReportKind,
+    ReviewComment,
+    Status,
+    Transition,
+)
 
 metadata = MetaData()
 
@@ -33,27 +64,37 @@ projects = Table(
     Column("fund_code", String(5), nullable=False, index=True),
     Column("fund_name", String(300), nullable=False),
     Column("subdistrict", String(300), nullable=False),
-    Column("district", String(300), nullable=False),
-    Column("province", String(300), nullable=False),
-    Column("region", Integer, nullable=False),
+    Column("district", String(300), nullable=False, index=True),
+    Column("province", String(300), nullable=False, index=True),
+    Column("region", Integer, nullable=False, index=True),
     Column("title", String(500), nullable=False),
-    Column("fiscal_year", Integer, nullable=False),
-    Column("issue", String(60), nullable=True),
+    Column("fiscal_year", Integer, nullable=False, index=True),
+    Column("issue", String(60), nullable=True, index=True),
     Column("spending_type", Integer, nullable=False),
     Column("owner_name", String(300), nullable=False),
     Column("owner_kind", String(30), nullable=False),
     Column("owner_contact", String(200), nullable=False, default=""),
+    Column("owner_members", Integer, nullable=True),
     Column("requested_amount", BigInteger, nullable=False),
     Column("start_date", Date, nullable=False),
     Column("end_date", Date, nullable=False),
     Column("entered_by", String(200), nullable=False),
+    Column("entered_by_role", String(30), nullable=False),
+    Column("plan_id", String(36), nullable=True),
+    Column("content", JSON, nullable=False),
     Column("code", String(30), nullable=True, unique=True),
     Column("status", String(30), nullable=False, index=True),
+    Column("revision", Integer, nullable=False),
     Column("approved_amount", BigInteger, nullable=True),
     Column("approved_by", String(300), nullable=True),
     Column("meeting_ref", String(200), nullable=True),
+    Column("budget_status", String(20), nullable=False),
+    Column("budget_note", Text, nullable=False, default=""),
+    Column("mentor", String(300), nullable=True),
     Column("submitted_at", UtcDateTime, nullable=True),
     Column("approved_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_projects_region_year_status", "region", "fiscal_year", "status"),
 )
 
 project_codes = Table(
@@ -76,10 +117,63 @@ transitions = Table(
     Column("reason", Text, nullable=False, default=""),
 )
 
+reports = Table(
+    "project_reports",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("project_id", String(36), ForeignKey("projects.id"), nullable=False, index=True),
+    Column("kind", String(30), nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("submitted_by", String(200), nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=False),
+    Column("content", JSON, nullable=False),
+    UniqueConstraint("project_id", "kind", "period", name="uq_project_report"),
+)
+
+comments = Table(
+    "project_comments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("project_id", String(36), ForeignKey("projects.id"), nullable=False, index=True),
+    Column("revision", Integer, nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("role", String(30), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)
+
 outbox, processed_events = backbone_tables(metadata)
 
 
-def _columns(project: Project) -> dict:
+def _content(project: Project) -> dict:
+    return {
+        "indicator_targets": [
+            {"indicator_id": item.indicator_id, "target": item.target, "name": item.name, "unit": item.unit}
+            for item in project.indicator_targets
+        ],
+        "activities": [
+            {
+                "name": item.name,
+                "start_date": item.start_date.isoformat(),
+                "end_date": item.end_date.isoformat(),
+                "description": item.description,
+            }
+            for item in project.activities
+        ],
+        "budget_lines": [
+            {"group": item.group.value, "description": item.description, "amount": item.amount}
+            for item in project.budget_lines
+        ],
+        "location": {"lat": project.location.lat, "lon": project.location.lon} if project.location else None,
+        "documents": [{"title": item.title, "reference": item.reference} for item in project.documents],
+        "reports_due": [
+            {"report": item.report.value, "period": item.period, "due_date": item.due_date.isoformat()}
+            for item in project.reports_due
+        ],
+    }
+
+
+def _columns(project: Project, now) -> dict:
     return {
         "fund_code": project.fund.code,
         "fund_name": project.fund.name,
@@ -94,17 +188,26 @@ def _columns(project: Project) -> dict:
         "owner_name": project.owner.name,
         "owner_kind": project.owner.kind.value,
         "owner_contact": project.owner.contact,
+        "owner_members": project.owner.members,
         "requested_amount": project.requested_amount,
         "start_date": project.start_date,
         "end_date": project.end_date,
         "entered_by": project.entered_by,
+        "entered_by_role": project.entered_by_role,
+        "plan_id": project.plan_id,
+        "content": _content(project),
         "code": project.code,
         "status": project.status.value,
+        "revision": project.revision,
         "approved_amount": project.approved_amount,
         "approved_by": project.approved_by,
         "meeting_ref": project.meeting_ref,
+        "budget_status": project.budget_status.value,
+        "budget_note": project.budget_note,
+        "mentor": project.mentor,
         "submitted_at": project.submitted_at,
         "approved_at": project.approved_at,
+        "updated_at": now,
     }
 
 
@@ -113,10 +216,16 @@ _SELECT_PROJECT = select(projects).where(projects.c.id == bindparam("project_id"
 _SELECT_STEPS = (
     select(transitions).where(transitions.c.project_id == bindparam("project_id")).order_by(transitions.c.id)
 )
+_SELECT_REPORTS = select(reports).where(reports.c.project_id == bindparam("project_id")).order_by(reports.c.id)
+_SELECT_COMMENTS = select(comments).where(comments.c.project_id == bindparam("project_id")).order_by(comments.c.id)
 _SELECT_STATUS = select(projects.c.status).where(projects.c.id == bindparam("project_id"))
 _UPDATE_IF_UNCHANGED = update(projects).where(
     projects.c.id == bindparam("project_id"), projects.c.version == bindparam("read_version")
 )
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text)
 
 
 def load(session, project_id: str) -> tuple[Project, int]:
@@ -124,7 +233,7 @@ def load(session, project_id: str) -> tuple[Project, int]:
     row = session.execute(_SELECT_PROJECT, {"project_id": project_id}).mappings().first()
     if row is None:
         raise NotFound("project", project_id, field="project_id")
-    steps = session.execute(_SELECT_STEPS, {"project_id": project_id}).mappings()
+    key = {"project_id": project_id}
     history = tuple(
         Transition(
             Status(step["from_status"]) if step["from_status"] else None,
@@ -133,8 +242,17 @@ def load(session, project_id: str) -> tuple[Project, int]:
             step["at"],
             step["reason"],
         )
-        for step in steps
+        for step in session.execute(_SELECT_STEPS, key).mappings()
     )
+    submitted = tuple(
+        Report(ReportKind(item["kind"]), item["period"], item["submitted_by"], item["submitted_at"], item["content"])
+        for item in session.execute(_SELECT_REPORTS, key).mappings()
+    )
+    notes = tuple(
+        ReviewComment(item["revision"], item["author"], item["role"], item["text"], item["at"])
+        for item in session.execute(_SELECT_COMMENTS, key).mappings()
+    )
+    content = row["content"]
     project = Project(
         id=row["id"],
         fund=FundRef(
@@ -144,54 +262,111 @@ def load(session, project_id: str) -> tuple[Project, int]:
         fiscal_year=row["fiscal_year"],
         issue=row["issue"],
         spending_type=row["spending_type"],
-        owner=Owner(row["owner_name"], OwnerKind(row["owner_kind"]), row["owner_contact"]),
+        owner=Owner(row["owner_name"], OwnerKind(row["owner_kind"]), row["owner_contact"], row["owner_members"]),
         requested_amount=row["requested_amount"],
         start_date=row["start_date"],
         end_date=row["end_date"],
         entered_by=row["entered_by"],
+        entered_by_role=row["entered_by_role"],
+        plan_id=row["plan_id"],
+        indicator_targets=tuple(IndicatorTarget(**item) for item in content["indicator_targets"]),
+        activities=tuple(
+            Activity(item["name"], _day(item["start_date"]), _day(item["end_date"]), item["description"])
+            for item in content["activities"]
+        ),
+        budget_lines=tuple(
+            BudgetLine(ExpenseGroup(item["group"]), item["description"], item["amount"])
+            for item in content["budget_lines"]
+        ),
+        location=Location(**content["location"]) if content["location"] else None,
+        documents=tuple(DocumentRef(**item) for item in content["documents"]),
         code=row["code"],
         status=Status(row["status"]),
+        revision=row["revision"],
         approved_amount=row["approved_amount"],
         approved_by=row["approved_by"],
         meeting_ref=row["meeting_ref"],
+        budget_status=BudgetStatus(row["budget_status"]),
+        budget_note=row["budget_note"],
+        mentor=row["mentor"],
         submitted_at=row["submitted_at"],
         approved_at=row["approved_at"],
+        reports_due=tuple(
+            ReportDueDate(ReportKind(item["report"]), item["period"], _day(item["due_date"]))
+            for item in content["reports_due"]
+        ),
+        reports=submitted,
+        comments=notes,
         history=history,
     )
     return project, row["version"]
 
 
-def add(session, project: Project) -> None:
-    session.execute(projects.insert(), {"id": project.id, "version": 1, **_columns(project)})
-    _add_steps(session, project, project.history)
+def add(session, project: Project, now) -> None:
+    session.execute(projects.insert(), {"id": project.id, "version": 1, **_columns(project, now)})
+    _add_children(session, project, replace(project, history=(), reports=(), comments=()))
 
 
-def save(session, project: Project, read_version: int, new_steps: int) -> None:
+def save(session, before: Project, after: Project, read_version: int, now) -> None:
     """Write a changed project; refuse if someone else changed it since it was read."""
     result = session.execute(
         _UPDATE_IF_UNCHANGED,
-        {"project_id": project.id, "read_version": read_version, "version": read_version + 1, **_columns(project)},
+        {"project_id": after.id, "read_version": read_version, "version": read_version + 1, **_columns(after, now)},
     )
     if result.rowcount != 1:
-        current = session.execute(_SELECT_STATUS, {"project_id": project.id}).scalar()
+        current = session.execute(_SELECT_STATUS, {"project_id": after.id}).scalar()
         raise Conflict("The project was changed by another request; reload it and try again.", current or "")
-    _add_steps(session, project, project.history[-new_steps:] if new_steps else ())
+    _add_children(session, after, before)
 
 
-def _add_steps(session, project: Project, steps) -> None:
-    if steps:
+def _add_children(session, after: Project, before: Project) -> None:
+    """Insert the transitions, reports and comments ``after`` has beyond ``before`` (they only grow)."""
+    new_steps = after.history[len(before.history) :]
+    if new_steps:
         session.execute(
             transitions.insert(),
             [
                 {
-                    "project_id": project.id,
+                    "project_id": after.id,
                     "from_status": step.from_status.value if step.from_status else None,
                     "to_status": step.to_status.value,
                     "by": step.by,
                     "at": step.at,
                     "reason": step.reason,
                 }
-                for step in steps
+                for step in new_steps
+            ],
+        )
+    new_reports = after.reports[len(before.reports) :]
+    if new_reports:
+        session.execute(
+            reports.insert(),
+            [
+                {
+                    "project_id": after.id,
+                    "kind": item.kind.value,
+                    "period": item.period,
+                    "submitted_by": item.submitted_by,
+                    "submitted_at": item.submitted_at,
+                    "content": item.content,
+                }
+                for item in new_reports
+            ],
+        )
+    new_comments = after.comments[len(before.comments) :]
+    if new_comments:
+        session.execute(
+            comments.insert(),
+            [
+                {
+                    "project_id": after.id,
+                    "revision": item.revision,
+                    "author": item.author,
+                    "role": item.role,
+                    "text": item.text,
+                    "at": item.at,
+                }
+                for item in new_comments
             ],
         )
 
@@ -215,3 +390,51 @@ def next_sequence(session, fund_code: str, fiscal_year: int) -> int:
         return 1
     session.execute(_BUMP_SEQUENCE, {"b_fund_code": fund_code, "b_fiscal_year": fiscal_year, "last_sequence": last + 1})
     return last + 1
+
+
+LIST_COLUMNS = (
+    projects.c.id,
+    projects.c.code,
+    projects.c.title,
+    projects.c.status,
+    projects.c.fund_code,
+    projects.c.fund_name,
+    projects.c.district,
+    projects.c.province,
+    projects.c.region,
+    projects.c.fiscal_year,
+    projects.c.issue,
+    projects.c.spending_type,
+    projects.c.owner_name,
+    projects.c.owner_kind,
+    projects.c.requested_amount,
+    projects.c.approved_amount,
+    projects.c.updated_at,
+)
+
+
+def search(session, filters: dict, text: str | None, page: int, per_page: int) -> tuple[list[dict], int]:
+    """Projects matching the filters and the Thai text (title, owner, code), newest first, with the total."""
+    conditions = [getattr(projects.c, name) == value for name, value in filters.items() if value is not None]
+    if text:
+        pattern = f"%{_escape_like(text)}%"
+        conditions.append(
+            or_(
+                projects.c.title.like(pattern, escape="\\"),
+                projects.c.owner_name.like(pattern, escape="\\"),
+                projects.c.code.like(pattern, escape="\\"),
+            )
+        )
+    total = session.execute(select(func.count()).select_from(projects).where(*conditions)).scalar()
+    rows = session.execute(
+        select(*LIST_COLUMNS)
+        .where(*conditions)
+        .order_by(projects.c.updated_at.desc(), projects.c.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).mappings()
+    return [dict(row) for row in rows], total
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -2,9 +2,7 @@
 
 from datetime import date, timedelta
 
-import eventlet
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_hook
 from sqlalchemy import func, select
 
@@ -72,37 +70,44 @@ def call(container, method, *args):
         return entrypoint(*args)
 
 
-def test_a_submitted_project_is_announced_with_what_integrators_need(services, event_spy):
+def test_a_draft_is_created_with_its_fund_copied_and_edited_with_its_version(services):
     projects, _ = services
-    draft = call(projects, "create_draft", DRAFT)
-    assert draft["status"] == "draft" and draft["requested_amount"] == "25000.50"
+    draft = call(projects, "create_draft", {**DRAFT, "entered_by_role": "fund_officer"})
+    assert (draft["status"], draft["version"], draft["requested_amount"]) == ("draft", 1, "25000.50")
     assert draft["district"] == "ศรีนครินทร์"  # copied from the funds service over RPC
-    submitted = call(projects, "submit", draft["id"], {"by": "ชมรมผู้สูงอายุบ้านไร่"})
-    assert submitted["status"] == "submitted"
+    assert (draft["entered_by"], draft["entered_by_role"]) == ("เจ้าหน้าที่กองทุน", "fund_officer")
 
-    [event] = event_spy.collect(1, event_type="kongtun.ProjectSubmitted.v1")
-    assert event["subject"] == draft["id"]
-    data = event["data"]
-    assert data["requested_amount_satang"] == 2500050
-    assert (data["fund_code"], data["province"], data["region"]) == ("L3363", "พัทลุง", 12)
-    assert data["owner"] == {"name": "ชมรมผู้สูงอายุบ้านไร่", "kind": "citizen_group", "contact": ""}
-    assert data["submitted_by"] == "ชมรมผู้สูงอายุบ้านไร่"
+    edited = call(projects, "edit_draft", draft["id"], {"title": "โครงการเดินวิ่งเพื่อสุขภาพ", "version": 1})
+    assert (edited["title"], edited["version"], edited["owner"]["name"]) == (
+        "โครงการเดินวิ่งเพื่อสุขภาพ",
+        2,
+        "ชมรมผู้สูงอายุบ้านไร่",
+    )
+    with pytest.raises(Conflict):  # an edit made on a stale read
+        call(projects, "edit_draft", draft["id"], {"title": "ชื่อเก่า", "version": 1})
+    assert call(projects, "get_project", draft["id"])["title"] == "โครงการเดินวิ่งเพื่อสุขภาพ"
 
 
-def test_an_approved_project_carries_its_reporting_periods(services, event_spy):
+def test_a_draft_without_a_plan_cannot_be_submitted(services, event_spy):
+    projects, engine = services
+    draft = call(projects, "create_draft", DRAFT)
+    with pytest.raises(InvalidInput) as refused:
+        call(projects, "submit", draft["id"], {})
+    assert {"plan_id", "indicator_targets", "budget_lines", "activities", "owner.members"} <= set(refused.value.errors)
+    assert call(projects, "get_project", draft["id"])["status"] == "draft"
+    assert count(engine, orm.outbox) == 0
+
+
+def test_a_cancelled_draft_is_announced_and_closed(services, event_spy):
     projects, _ = services
     draft = call(projects, "create_draft", DRAFT)
-    call(projects, "submit", draft["id"], {})
-    approved = call(projects, "approve", draft["id"], APPROVAL)
-    assert approved["status"] == "approved" and approved["approved_amount"] == "24000.00"
-    assert [step["to_status"] for step in approved["history"]] == ["draft", "submitted", "approved"]
-
-    [event] = event_spy.collect(1, event_type="kongtun.ProjectApproved.v1")
-    assert event["data"]["approved_amount_satang"] == 2400000
-    assert event["data"]["project_code"] == approved["code"]
-    assert approved["code"].startswith("L3363-2567-")
-    assert event["data"]["reports_due"] == [{"report": "final", "due_date": DRAFT["end_date"]}]
-    assert event["data"]["meeting_ref"] == "ครั้งที่ 2/2567"
+    cancelled = call(projects, "cancel", draft["id"], {"reason": "ผู้เสนอขอถอนโครงการ", "by": "เจ้าหน้าที่"})
+    assert cancelled["status"] == "cancelled"
+    [event] = event_spy.collect(1, event_type="kongtun.ProjectCancelled.v1")
+    assert (event["data"]["reason"], event["data"]["project_code"]) == ("ผู้เสนอขอถอนโครงการ", None)
+    with pytest.raises(Conflict) as refused:
+        call(projects, "edit_draft", draft["id"], {"title": "แก้ไข"})
+    assert refused.value.current_state == "cancelled"
 
 
 def test_a_draft_for_an_unregistered_fund_is_refused(services):
@@ -121,6 +126,9 @@ def test_a_draft_for_an_unregistered_fund_is_refused(services):
         ({"fiscal_year": 2024}, ["fiscal_year"]),
         ({"spending_type": 6, "owner": {"name": "", "kind": "company"}}, ["owner.kind", "owner.name", "spending_type"]),
         ({"end_date": "2020-01-01"}, ["end_date"]),
+        ({"budget_lines": [{"group": "snacks", "amount": "1"}]}, ["budget_lines.0.group"]),
+        ({"location": {"lat": 95, "lon": 100}}, ["location.lat"]),
+        ({"indicator_targets": [{"indicator_id": "x", "target": "lots"}]}, ["indicator_targets.0.target"]),
     ],
 )
 def test_bad_drafts_name_their_fields_and_write_nothing(services, change, fields):
@@ -131,34 +139,29 @@ def test_bad_drafts_name_their_fields_and_write_nothing(services, change, fields
     assert count(engine, orm.projects) == 0
 
 
-def test_refused_transitions_leave_the_project_as_it_was(services):
-    projects, engine = services
+def test_projects_are_listed_with_filters_and_thai_text_search(services):
+    projects, _ = services
+    call(projects, "create_draft", DRAFT)
+    call(projects, "create_draft", {**DRAFT, "title": "โครงการอาหารปลอดภัยในโรงเรียน", "issue": "food"})
+    call(projects, "create_draft", {**DRAFT, "title": "โครงการลดหวานมันเค็ม", "issue": "food"})
+    page = call(projects, "list_projects", {"q": "อาหาร"})
+    assert [item["title"] for item in page["items"]] == ["โครงการอาหารปลอดภัยในโรงเรียน"]
+    assert call(projects, "list_projects", {"issue": "food"})["total"] == 2
+    first = call(projects, "list_projects", {"per_page": 2, "page": 1})
+    second = call(projects, "list_projects", {"per_page": 2, "page": 2})
+    assert (first["total"], len(first["items"]), len(second["items"])) == (3, 2, 1)
+    assert call(projects, "list_projects", {"q": "100%_"})["total"] == 0  # LIKE wildcards are literal
+    with pytest.raises(InvalidInput) as refused:
+        call(projects, "list_projects", {"per_page": 500})
+    assert list(refused.value.errors) == ["per_page"]
+
+
+def test_mentors_and_review_comments_are_kept_with_the_project(services):
+    projects, _ = services
     draft = call(projects, "create_draft", DRAFT)
-    with pytest.raises(Conflict) as refused:
-        call(projects, "approve", draft["id"], APPROVAL)
-    assert refused.value.current_state == "draft"
-    call(projects, "submit", draft["id"], {})
-    with pytest.raises(InvalidInput):
-        call(projects, "approve", draft["id"], {**APPROVAL, "approved_amount": "25000.51"})
-    assert call(projects, "get_project", draft["id"])["status"] == "submitted"
-    assert count(engine, orm.outbox) == 1  # only ProjectSubmitted
-
-
-def test_two_concurrent_approvals_approve_once(services, amqp_uri):
-    projects, engine = services
-    draft = call(projects, "create_draft", DRAFT)
-    call(projects, "submit", draft["id"], {})
-
-    def approve():
-        with ServiceRpcProxy("projects", {"AMQP_URI": amqp_uri}) as rpc:  # one client per caller
-            try:
-                return rpc.approve(draft["id"], APPROVAL)["status"]
-            except Conflict as refused:
-                return f"refused:{refused.current_state}"
-
-    outcomes = sorted(eventlet.GreenPool().imap(lambda _: approve(), range(2)))
-    assert outcomes == ["approved", "refused:approved"]
-    with engine.connect() as connection:
-        codes = connection.execute(select(orm.projects.c.code).where(orm.projects.c.code.is_not(None))).scalars()
-        assert len(list(codes)) == 1  # one code assigned, and no number used up by the refused approval
-    assert count(engine, orm.outbox, orm.outbox.c.type == "kongtun.ProjectApproved.v1") == 1
+    call(projects, "assign_mentor", draft["id"], {"mentor": "นายสมชาย พี่เลี้ยงดี"})
+    project = call(projects, "comment", draft["id"], {"author": "นายสมชาย พี่เลี้ยงดี", "text": "ระบุกลุ่มเป้าหมาย"})
+    assert project["mentor"] == "นายสมชาย พี่เลี้ยงดี"
+    assert [(note["revision"], note["role"], note["text"]) for note in project["comments"]] == [
+        (1, "mentor", "ระบุกลุ่มเป้าหมาย")
+    ]

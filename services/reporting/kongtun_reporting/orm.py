@@ -1,6 +1,6 @@
 """The reporting service's tables: read models built from events, and obligations."""
 
-from sqlalchemy import BigInteger, Column, Date, Integer, MetaData, String, Table
+from sqlalchemy import JSON, BigInteger, Column, Date, Integer, MetaData, String, Table
 
 from kongtun_common.db import backbone_tables
 from kongtun_common.engine import UtcDateTime
@@ -42,6 +42,7 @@ obligations = Table(
     Column("id", String(36), primary_key=True),
     Column("project_id", String(36), nullable=False, index=True),
     Column("report", String(30), nullable=False),
+    Column("period", Integer, nullable=False),
     Column("due_date", Date, nullable=False, index=True),
     Column("project_title", String(500), nullable=False),
     Column("fund_code", String(5), nullable=False),
@@ -55,6 +56,19 @@ obligations = Table(
     Column("owner_contact", String(200), nullable=False),
     Column("notices_sent", String(100), nullable=False, default=""),
     Column("last_notice_at", UtcDateTime, nullable=True),
+    Column("fulfilled_at", UtcDateTime, nullable=True),
+)
+
+event_history = Table(
+    "event_history",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("type", String(120), nullable=False, index=True),
+    Column("source", String(200), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("time", String(40), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("envelope", JSON, nullable=False),
 )
 
 outbox, processed_events = backbone_tables(metadata)

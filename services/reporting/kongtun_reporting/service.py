@@ -5,7 +5,7 @@ from datetime import datetime
 from nameko.timer import Timer
 
 from kongtun_common.db import Database
-from kongtun_common.events.consumer import event_handler
+from kongtun_common.events.consumer import ANY_EVENT, event_handler
 from kongtun_common.fields import load_or_raise
 from kongtun_common.observability import Instrumentation
 from kongtun_common.rpc import rpc
@@ -30,6 +30,11 @@ class ReportingService:
     db = Database(orm.metadata)
     instrumentation = Instrumentation()
 
+    @event_handler(ANY_EVENT)
+    def keep_event_history(self, event):
+        """Every event is kept; this also means no event published in this deployment goes unrouted."""
+        self.db.apply_event(event, use_cases.keep_in_history)
+
     @event_handler("FundRegistered")
     def on_fund_registered(self, event):
         self.db.apply_event(event, use_cases.record_fund)
@@ -45,6 +50,14 @@ class ReportingService:
     @event_handler("ProjectApproved")
     def register_report_obligations(self, event):
         self.db.apply_event(event, use_cases.register_obligations)
+
+    @event_handler("ProjectApprovalRevoked")
+    def on_project_approval_revoked(self, event):
+        self.db.apply_event(event, use_cases.revert_approval)
+
+    @event_handler("ReportSubmitted")
+    def on_report_submitted(self, event):
+        self.db.apply_event(event, use_cases.fulfil_obligation)
 
     @ConfiguredTimer.decorator(interval=60)
     def announce_due_reports(self):

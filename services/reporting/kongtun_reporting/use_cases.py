@@ -18,6 +18,22 @@ AREA = ("subdistrict", "district", "province", "region")
 log = logging.getLogger(__name__)
 
 
+def keep_in_history(uow, event) -> None:
+    """Every event of the deployment, as received: the history read models can be rebuilt from."""
+    uow.session.execute(
+        orm.event_history.insert(),
+        {
+            "event_id": event.id,
+            "type": event.type,
+            "source": event.source,
+            "subject": event.subject,
+            "time": event.time,
+            "received_at": utcnow(),
+            "envelope": event.to_envelope(),
+        },
+    )
+
+
 def record_fund(uow, event) -> None:
     data = event.data
     exists = uow.session.execute(
@@ -59,6 +75,32 @@ def record_project(uow, event, status: str) -> None:
         uow.session.execute(_UPDATE_FACTS, {"b_project_id": data["project_id"], **values})
 
 
+def revert_approval(uow, event) -> None:
+    """The fund refused the budget (ProjectApprovalRevoked): the project counts as submitted again, owes nothing."""
+    data = event.data
+    uow.session.execute(
+        _UPDATE_FACTS,
+        {"b_project_id": data["project_id"], "status": "submitted", "approved_amount": None},
+    )
+    uow.session.execute(orm.obligations.delete().where(orm.obligations.c.project_id == data["project_id"]))
+
+
+def fulfil_obligation(uow, event) -> None:
+    """A submitted report (ReportSubmitted) clears its obligation: no more notices for it."""
+    data = event.data
+    table = orm.obligations
+    uow.session.execute(
+        update(table)
+        .where(
+            table.c.project_id == data["project_id"],
+            table.c.report == data["report"],
+            table.c.period == data["period"],
+            table.c.fulfilled_at.is_(None),
+        )
+        .values(fulfilled_at=utcnow())
+    )
+
+
 def register_obligations(uow, event) -> None:
     """Each report a newly approved project owes becomes an obligation."""
     data = event.data
@@ -68,6 +110,7 @@ def register_obligations(uow, event) -> None:
                 id=str(uuid.uuid4()),
                 project_id=data["project_id"],
                 report=due["report"],
+                period=due.get("period", 1),
                 due_date=date.fromisoformat(due["due_date"]),
                 project_title=data["title"],
                 fund_code=data["fund_code"],
@@ -86,7 +129,9 @@ def obligations_to_check(session, today: date, horizon_days: int) -> list[str]:
     table = orm.obligations
     limit = date.fromordinal(today.toordinal() + horizon_days)
     rows = session.execute(
-        select(table.c.id).where(table.c.due_date >= today, table.c.due_date <= limit).order_by(table.c.due_date)
+        select(table.c.id)
+        .where(table.c.due_date >= today, table.c.due_date <= limit, table.c.fulfilled_at.is_(None))
+        .order_by(table.c.due_date)
     )
     return [row.id for row in rows]
 
@@ -180,8 +225,10 @@ def list_obligations(session, project_id: str | None) -> list[dict]:
             "project_title": row["project_title"],
             "fund_code": row["fund_code"],
             "report": row["report"],
+            "period": row["period"],
             "due_date": row["due_date"].isoformat(),
             "notices_sent": sorted(_leads(row["notices_sent"]), reverse=True),
+            "fulfilled_at": row["fulfilled_at"].isoformat() if row["fulfilled_at"] else None,
         }
         for row in session.execute(query).mappings()
     ]

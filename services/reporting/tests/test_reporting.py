@@ -15,10 +15,13 @@ from kongtun_reporting import orm
 from kongtun_reporting.service import ReportingService
 
 HANDLERS = (
+    "reporting.keep_event_history",
     "reporting.on_fund_registered",
     "reporting.on_project_submitted",
     "reporting.on_project_approved",
     "reporting.register_report_obligations",
+    "reporting.on_project_approval_revoked",
+    "reporting.on_report_submitted",
 )
 
 
@@ -55,7 +58,7 @@ def approved_event(days_to_due: int, amount: int = 2500000):
         "approved_at": "2024-01-08T09:00:00+00:00",
         "approved_by": "คณะกรรมการกองทุน",
         "meeting_ref": "ครั้งที่ 2/2567",
-        "reports_due": [{"report": "final", "due_date": end}],
+        "reports_due": [{"report": "final", "period": 1, "due_date": end}],
     }
     return testing.make_event("ProjectApproved", data, subject=project_id, service="projects")
 
@@ -74,7 +77,7 @@ def test_an_approved_project_is_counted_once_and_owes_its_report(container_facto
             == [value + 1 for value in before]
         )
     )
-    assert count(engine, orm.processed_events) == 2
+    assert count(engine, orm.processed_events) == 3  # obligations, read model, history
     with entrypoint_hook(container, "summary") as summary:
         assert summary({}) == {
             "funds": 0,
@@ -108,3 +111,57 @@ def test_report_due_is_announced_once_even_across_a_restart(container_factory, a
     )
     assert event_spy.collect(2, timeout=2.0, event_type="kongtun.ReportDue.v1") == [notice]
     assert count(engine, orm.obligations) == 1
+
+
+def test_a_revoked_approval_and_a_submitted_report_clear_what_was_owed(container_factory, amqp_uri, reporting_db):
+    url, engine = reporting_db
+    container = start(container_factory, amqp_uri, url)
+    approval = approved_event(days_to_due=60)
+    testing.publish_event(amqp_uri, approval)
+    project_id = approval.data["project_id"]
+
+    def obligations():
+        with entrypoint_hook(container, "obligations") as list_obligations:
+            return list_obligations(project_id)
+
+    [owed] = testing.wait_for(obligations)
+    report = testing.make_event(
+        "ReportSubmitted",
+        {
+            **{
+                key: value
+                for key, value in approval.data.items()
+                if key not in ("approved_amount_satang", "approved_at", "approved_by", "meeting_ref", "reports_due")
+            },
+            "report": "final",
+            "period": 1,
+            "submitted_at": "2024-06-20T09:00:00+00:00",
+            "submitted_by": "ชมรมผู้สูงอายุบ้านไร่",
+            "spent_satang": None,
+            "refund_satang": None,
+        },
+        subject=project_id,
+        service="projects",
+    )
+    testing.publish_event(amqp_uri, report)
+    testing.wait_for(lambda: obligations()[0]["fulfilled_at"])
+
+    revoked = testing.make_event(
+        "ProjectApprovalRevoked",
+        {
+            **{
+                key: value
+                for key, value in approval.data.items()
+                if key not in ("approved_amount_satang", "approved_at", "approved_by", "meeting_ref", "reports_due")
+            },
+            "revoked_at": "2024-01-09T09:00:00+00:00",
+            "reason_code": "insufficient_balance",
+            "reason": "กองทุนไม่สามารถกันเงินงบประมาณได้: ยอดเงินคงเหลือไม่พอ",
+        },
+        subject=project_id,
+        service="projects",
+    )
+    testing.publish_event(amqp_uri, revoked)
+    testing.wait_for(lambda: obligations() == [])
+    with entrypoint_hook(container, "summary") as summary:
+        assert summary({})["projects_by_status"] == {"submitted": 1}

@@ -68,15 +68,18 @@ class RawQueueConsumer(QueueConsumer):
         self.handle_message(provider, message.body, message)
 
 
+ANY_EVENT = "*"
+
+
 class EventHandler(Consumer):
-    """Consume one versioned event type into one durable queue per handler."""
+    """Consume one versioned event type (or every one, with ``ANY_EVENT``) into one durable queue per handler."""
 
     queue_consumer = RawQueueConsumer()
 
     def __init__(self, event_name: str, version: int = 1, **kwargs):
         self.event_name = event_name
         self.version = version
-        self.type = event_type(event_name, version)
+        self.type = None if event_name == ANY_EVENT else event_type(event_name, version)
         super().__init__(queue=None, **kwargs)
 
     @property
@@ -88,7 +91,7 @@ class EventHandler(Consumer):
         self.service = self.container.service_name
         self.handler = f"{self.service}.{self.method_name}"
         self.delays = [int(delay) for delay in config.get("EVENT_RETRY_DELAYS_MS", [1000, 5000, 30000])]
-        self.queue = handler_queue(self.queue_name, self.type)
+        self.queue = handler_queue(self.queue_name, self.type or "kongtun.#")
         self._publisher = Publisher(config["AMQP_URI"], use_confirms=True, mandatory=True)
         self._declare(config["AMQP_URI"])
         super().setup()
@@ -110,7 +113,7 @@ class EventHandler(Consumer):
         except (EnvelopeError, ContractViolation, KeyError, ValueError) as exc:
             self._dead_letter(message, "invalid", str(exc), type_=_type_of(body))
             return
-        if event.type != self.type:
+        if self.type is not None and event.type != self.type:
             self._dead_letter(message, "unexpected_type", f"{event.type} reached a {self.type} handler", event.type)
             return
 

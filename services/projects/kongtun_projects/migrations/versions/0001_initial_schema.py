@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 01:51:03.122028
+Create Date: 2026-11-23 01:57:45.641695
 """
 from alembic import op
 import sqlalchemy as sa
@@ -60,23 +60,67 @@ def upgrade() -> None:
     sa.Column('owner_name', sa.String(length=300), nullable=False),
     sa.Column('owner_kind', sa.String(length=30), nullable=False),
     sa.Column('owner_contact', sa.String(length=200), nullable=False),
+    sa.Column('owner_members', sa.Integer(), nullable=True),
     sa.Column('requested_amount', sa.BigInteger(), nullable=False),
     sa.Column('start_date', sa.Date(), nullable=False),
     sa.Column('end_date', sa.Date(), nullable=False),
     sa.Column('entered_by', sa.String(length=200), nullable=False),
+    sa.Column('entered_by_role', sa.String(length=30), nullable=False),
+    sa.Column('plan_id', sa.String(length=36), nullable=True),
+    sa.Column('content', sa.JSON(), nullable=False),
     sa.Column('code', sa.String(length=30), nullable=True),
     sa.Column('status', sa.String(length=30), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('approved_amount', sa.BigInteger(), nullable=True),
     sa.Column('approved_by', sa.String(length=300), nullable=True),
     sa.Column('meeting_ref', sa.String(length=200), nullable=True),
+    sa.Column('budget_status', sa.String(length=20), nullable=False),
+    sa.Column('budget_note', sa.Text(), nullable=False),
+    sa.Column('mentor', sa.String(length=300), nullable=True),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('approved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code')
     )
     with op.batch_alter_table('projects', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_projects_district'), ['district'], unique=False)
+        batch_op.create_index(batch_op.f('ix_projects_fiscal_year'), ['fiscal_year'], unique=False)
         batch_op.create_index(batch_op.f('ix_projects_fund_code'), ['fund_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_projects_issue'), ['issue'], unique=False)
+        batch_op.create_index(batch_op.f('ix_projects_province'), ['province'], unique=False)
+        batch_op.create_index(batch_op.f('ix_projects_region'), ['region'], unique=False)
+        batch_op.create_index('ix_projects_region_year_status', ['region', 'fiscal_year', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_projects_status'), ['status'], unique=False)
+
+    op.create_table('project_comments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('project_id', sa.String(length=36), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('author', sa.String(length=200), nullable=False),
+    sa.Column('role', sa.String(length=30), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('project_comments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_project_comments_project_id'), ['project_id'], unique=False)
+
+    op.create_table('project_reports',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('project_id', sa.String(length=36), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('period', sa.Integer(), nullable=False),
+    sa.Column('submitted_by', sa.String(length=200), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('content', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('project_id', 'kind', 'period', name='uq_project_report')
+    )
+    with op.batch_alter_table('project_reports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_project_reports_project_id'), ['project_id'], unique=False)
 
     op.create_table('project_transitions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -101,9 +145,23 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_project_transitions_project_id'))
 
     op.drop_table('project_transitions')
+    with op.batch_alter_table('project_reports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_project_reports_project_id'))
+
+    op.drop_table('project_reports')
+    with op.batch_alter_table('project_comments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_project_comments_project_id'))
+
+    op.drop_table('project_comments')
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_projects_status'))
+        batch_op.drop_index('ix_projects_region_year_status')
+        batch_op.drop_index(batch_op.f('ix_projects_region'))
+        batch_op.drop_index(batch_op.f('ix_projects_province'))
+        batch_op.drop_index(batch_op.f('ix_projects_issue'))
         batch_op.drop_index(batch_op.f('ix_projects_fund_code'))
+        batch_op.drop_index(batch_op.f('ix_projects_fiscal_year'))
+        batch_op.drop_index(batch_op.f('ix_projects_district'))
 
     op.drop_table('projects')
     op.drop_table('project_codes')
