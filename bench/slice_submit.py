@@ -41,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
 TARGET_RATIO = 0.6
 SUBMITTED_TYPE = "kongtun.ProjectSubmitted.v1"
+APPROVED_TYPE = "kongtun.ProjectApproved.v1"
 
 FUND = {
     "code": "L3363",
@@ -262,11 +263,17 @@ def kongtun_env(amqp_uri: str, var_dir: Path, args) -> dict:
     return env
 
 
-def consumed_submissions(reporting_port: int) -> tuple[int, int]:
-    """(applied, failed) ProjectSubmitted events according to reporting's /metrics."""
+def consumed_submissions(
+    reporting_port: int, event_type: str = SUBMITTED_TYPE, handler: str = "reporting.on_project_submitted"
+) -> tuple[int, int]:
+    """(applied, failed) events of one type by one of reporting's handlers, according to its /metrics."""
     applied = failed = 0
     for line in get_text(reporting_port, "/metrics").splitlines():
-        if not line.startswith("kongtun_events_consumed_total{") or f'type="{SUBMITTED_TYPE}"' not in line:
+        if (
+            not line.startswith("kongtun_events_consumed_total{")
+            or f'type="{event_type}"' not in line
+            or f'handler="{handler}"' not in line
+        ):
             continue
         value = int(float(line.rsplit(" ", 1)[1]))
         if 'outcome="applied"' in line:
@@ -322,6 +329,7 @@ def bench_kongtun(amqp_uri: str, var_dir: Path, args) -> tuple[Measurement, dict
             wait_until(done, args.drain_timeout, f"reporting to consume {count} ProjectSubmitted", interval=0.02)
             return time.perf_counter()
 
+        pids = {name: process.pid for name, process in stack.processes.items()}
         measurement = measured(
             "kongtun slice",
             gateway,
@@ -330,7 +338,29 @@ def bench_kongtun(amqp_uri: str, var_dir: Path, args) -> tuple[Measurement, dict
             warmup_name="kongtun warm-up",
             warmup_request=lambda i: ("POST", f"/api/v1/projects/{warm_ids[i]}/submit", None),
             settle=settle,
-            pids={name: process.pid for name, process in stack.processes.items()},
+            pids=pids,
+        )
+
+        def settle_approvals(count: int) -> float:
+            def done():
+                applied, failed = consumed_submissions(reporting, APPROVED_TYPE, "reporting.on_project_approved")
+                if failed:
+                    raise BenchError(f"reporting failed to apply {failed} ProjectApproved events")
+                return applied >= count
+
+            wait_until(done, args.drain_timeout, f"reporting to consume {count} ProjectApproved", interval=0.02)
+            return time.perf_counter()
+
+        approval = json_body({"approved_amount": "25000.00", "approved_by": "คณะกรรมการกองทุน"})
+        setup["approve"] = measured(
+            "kongtun approve",
+            gateway,
+            lambda i: ("POST", f"/api/v1/projects/{bench_ids[i]}/approve", approval),
+            args,
+            warmup_name="kongtun approve warm-up",
+            warmup_request=lambda i: ("POST", f"/api/v1/projects/{warm_ids[i]}/approve", approval),
+            settle=settle_approvals,
+            pids=pids,
         )
         return measurement, setup
     finally:
@@ -355,7 +385,7 @@ def cpu_line(measurement: Measurement) -> str:
     return f"{total:.2f} ms = {parts}"
 
 
-def report(info: dict, bare: Measurement, kongtun: Measurement) -> str:
+def report(info: dict, bare: Measurement, kongtun: Measurement, approve: Measurement) -> str:
     ratio = kongtun.result.throughput / bare.result.throughput
     verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
     lines = [
@@ -369,12 +399,15 @@ def report(info: dict, bare: Measurement, kongtun: Measurement) -> str:
         f"{'':<26}{'req/s':>9}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}{'errors':>8}{'elapsed s':>11}{'events s':>12}",
         row("bare nameko chain", bare),
         row("kongtun slice (submit)", kongtun),
+        row("kongtun approve", approve),
         "",
         f"  ratio kongtun/bare throughput: {ratio:.2f}  ({verdict} the {TARGET_RATIO} target)",
+        f"  ratio approve/bare throughput: {approve.result.throughput / bare.result.throughput:.2f}",
         "  events s: from the first measured request until the handler had consumed all N events.",
         "  CPU per request (ms, by process, measured load until events consumed):",
         f"    bare:    {cpu_line(bare)}",
         f"    kongtun: {cpu_line(kongtun)}",
+        f"    approve: {cpu_line(approve)}",
     ]
     return "\n".join(lines)
 
@@ -427,7 +460,8 @@ def main(argv=None) -> int:
         if not failed and not args.keep:
             shutil.rmtree(var_dir, ignore_errors=True)
     print()
-    print(report(info, bare, kongtun))
+    approve = setup.pop("approve")
+    print(report(info, bare, kongtun, approve))
     print(
         f"  (setup: stack up in {setup['stack_start_s']}s, {setup['drafts']} drafts at {setup['drafts_rps']} req/s; "
         f"whole run {time.perf_counter() - t0:.0f}s)"
@@ -441,7 +475,13 @@ def main(argv=None) -> int:
                 "events_consumed_s": round(kongtun.events_s, 3),
                 "cpu_ms": kongtun.cpu_ms,
             },
+            "approve": {
+                **approve.result.summary(),
+                "events_consumed_s": round(approve.events_s, 3),
+                "cpu_ms": approve.cpu_ms,
+            },
             "ratio_throughput": round(kongtun.result.throughput / bare.result.throughput, 3),
+            "ratio_approve_throughput": round(approve.result.throughput / bare.result.throughput, 3),
             "target_ratio": TARGET_RATIO,
             "setup": setup,
         }

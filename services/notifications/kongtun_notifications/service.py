@@ -67,7 +67,7 @@ class NotificationsService:
 
     # --- the delivery loop ------------------------------------------------------------------------
 
-    @work_loop("NOTIFICATIONS_SEND_INTERVAL_SECONDS", interval=1.0, enabled_key="NOTIFICATIONS_SENDER")
+    @work_loop("NOTIFICATIONS_SEND_INTERVAL_SECONDS", interval=1.0, enabled_key="NOTIFICATIONS_SENDING")
     def send_due(self):
         return self.delivery.run_once(self.db)
 

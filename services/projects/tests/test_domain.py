@@ -279,3 +279,11 @@ def test_refusing_decisions_need_a_reason(reason):
     with pytest.raises(InvalidInput) as refused:
         draft().submit("p", NOW, PLAN).reject("committee", NOW, reason, "")
     assert list(refused.value.errors) == ["reason"]
+
+
+def test_a_closed_project_takes_no_mentor():
+    closed = draft().cancel("officer", NOW, "ผู้เสนอขอถอน")
+    with pytest.raises(Conflict) as refused:
+        closed.assign_mentor("นายสมชาย พี่เลี้ยงดี")
+    assert refused.value.current_state == "cancelled"
+    assert draft().assign_mentor("นายสมชาย พี่เลี้ยงดี").mentor == "นายสมชาย พี่เลี้ยงดี"
