@@ -1,5 +1,7 @@
 """The projects service's nameko adapter: RPC and events in, use cases, results out."""
 
+import time
+
 from kongtun_common.db import Database
 from kongtun_common.errors import InvalidInput, NotFound
 from kongtun_common.events.consumer import event_handler
@@ -207,11 +209,15 @@ class ProjectsService:
         )
 
     def _plan(self, plan_id: str) -> PlanView | None:
+        """The plan, asked from the funds service; an approved plan is kept a while (it no longer changes)."""
+        cached = APPROVED_PLANS.get(plan_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
         try:
             plan = self.funds.get_plan(plan_id)
         except NotFound:
             return None
-        return PlanView(
+        view = PlanView(
             plan["id"],
             plan["fund_code"],
             plan["fiscal_year"],
@@ -219,3 +225,8 @@ class ProjectsService:
             plan["status"],
             frozenset(indicator["id"] for indicator in plan["indicators"]),
         )
+        if view.status == "approved":
+            if len(APPROVED_PLANS) >= 10_000:
+                APPROVED_PLANS.clear()
+            APPROVED_PLANS[plan_id] = (time.monotonic() + PLAN_CACHE_SECONDS, view)
+        return view
