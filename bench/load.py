@@ -80,6 +80,15 @@ class LoadResult:
             raise LoadError(f"{self.name}: {len(self.errors)} of {self.requests} requests failed, e.g.:\n  {sample}")
 
 
+# Sent with every request: the gateway wants a bearer token (set with use_token).
+AUTHORIZATION: dict[str, str] = {}
+
+
+def use_token(token: str) -> None:
+    """Send ``Authorization: Bearer <token>`` with every request from now on."""
+    AUTHORIZATION["Authorization"] = f"Bearer {token}"
+
+
 def run_load(
     name: str,
     host: str,
@@ -100,7 +109,7 @@ def run_load(
     latencies: list[float] = []
     errors: list[str] = []
     bodies: list[bytes | None] = [None] * requests if keep_bodies else []
-    headers_json = {"Content-Type": "application/json", "Accept": "application/json"}
+    headers_json = {"Content-Type": "application/json", "Accept": "application/json", **AUTHORIZATION}
     started = time.perf_counter()
     stop_at = started + deadline_s
 
@@ -120,7 +129,9 @@ def run_load(
                         errors.append(f"#{index}: not sent, deadline of {deadline_s:g}s passed")
                     continue
                 method, path, body = make_request(index)
-                headers = headers_json if body else {"Accept": "application/json", "Content-Length": "0"}
+                headers = (
+                    headers_json if body else {"Accept": "application/json", "Content-Length": "0", **AUTHORIZATION}
+                )
                 t0 = time.perf_counter()
                 try:
                     connection.request(method, path, body=body, headers=headers)

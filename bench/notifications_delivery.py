@@ -133,12 +133,14 @@ def main() -> None:
                 "KONGTUN_NOTIFICATIONS_METRICS_PORT": "19103",
                 "KONGTUN_NOTIFICATIONS_SMTP_PORT": str(sink.port),
                 "KONGTUN_OUTBOX_POLL_SECONDS": "0.2",
+                "KONGTUN_GATEWAY_RATE_PER_SECOND": "0",
             }
             stack = Stack(env, log_dir=work / "var", names=("notifications", "gateway"))
             try:
                 stack.start_all(timeout=60)
                 api = "http://127.0.0.1:18000/api/v1/notifications"
                 http = requests.Session()
+                http.headers["Authorization"] = f"Bearer {stack.admin_token()}"
                 for index in range(args.mentors):
                     http.post(
                         f"{api}/recipients",

@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load import run_load  # noqa: E402
+from load import run_load, use_token  # noqa: E402
 from slice_submit import HOST, kongtun_env, machine, port_free  # noqa: E402
 
 from kongtun_common import testing  # noqa: E402
@@ -164,6 +164,7 @@ def main(argv=None) -> int:
         stack = Stack(kongtun_env(amqp_uri, var_dir, args), log_dir=var_dir)
         try:
             stack.start_all()
+            use_token(stack.admin_token())
             for name, path in QUERIES.items():
                 run_load(
                     "warm-up", HOST, args.gateway_port, lambda _i, p=path: ("GET", p, None), 20, args.concurrency

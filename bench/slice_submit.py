@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from load import LoadResult, json_body, run_load
+from load import AUTHORIZATION, LoadResult, json_body, run_load, use_token
 
 from kongtun_common.stack import Stack
 from kongtun_common.testing import fresh_vhost
@@ -75,7 +75,7 @@ def linked_to_a_plan(gateway_port: int) -> dict:
             f"http://{HOST}:{gateway_port}{path}",
             data=json.dumps(body).encode(),
             method="POST",
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **AUTHORIZATION},
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
@@ -257,6 +257,8 @@ def kongtun_env(amqp_uri: str, var_dir: Path, args) -> dict:
         "KONGTUN_VAR_DIR": str(var_dir),
         "KONGTUN_GATEWAY_PORT": str(args.gateway_port),
         "KONGTUN_REPORTING_CHECK_SECONDS": "3600",
+        "KONGTUN_GATEWAY_ADMIN_TOKEN_FILE": str(var_dir / "admin.token"),  # the gateway writes its admin token
+        "KONGTUN_GATEWAY_RATE_PER_SECOND": "0",  # no per-token rate limit while measuring
     }
     for service, offset in ports.items():
         env[f"KONGTUN_{service}_METRICS_PORT"] = str(args.metrics_port + offset)
@@ -296,6 +298,7 @@ def bench_kongtun(amqp_uri: str, var_dir: Path, args) -> tuple[Measurement, dict
     try:
         t0 = time.perf_counter()
         stack.start_all(timeout=60)
+        use_token(stack.admin_token())
         setup["stack_start_s"] = round(time.perf_counter() - t0, 2)
 
         fund = run_load("fund", HOST, gateway, lambda i: ("POST", "/api/v1/funds", json_body(FUND)), 1, 1)

@@ -45,7 +45,7 @@ DEPLOYABLES = {
     "gateway": ("gateway/Dockerfile", "kongtun_gateway", 8000),
 }
 SERVICES_WITH_DATABASE = ["funds", "projects", "notifications", "reporting"]
-DATABASES = {f"kongtun_{name}" for name in SERVICES_WITH_DATABASE}
+DATABASES = {f"kongtun_{name}" for name in [*SERVICES_WITH_DATABASE, "gateway"]}  # the gateway keeps its tokens
 
 _VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?::?-(?P<default>[^}]*))?\}")
 
@@ -172,11 +172,9 @@ def test_deployable_environment(compose, name):
     assert environment.get("KONGTUN_BIND") == "0.0.0.0"
     assert 1 <= int(environment.get("KONGTUN_REGION", "12")) <= 13
     database_variable = f"KONGTUN_{name.upper()}_DATABASE_URL"
-    if name in SERVICES_WITH_DATABASE:
-        url = environment.get(database_variable, "")
-        assert url == f"postgresql://kongtun:kongtun@postgres:5432/kongtun_{name}", url
-    else:
-        assert not [key for key in environment if key.endswith("_DATABASE_URL")], "the gateway owns no database"
+    url = environment.get(database_variable, "")  # every deployable owns its database (the gateway: tokens, users)
+    assert url == f"postgresql://kongtun:kongtun@postgres:5432/kongtun_{name}", url
+    assert [key for key in environment if key.endswith("_DATABASE_URL")] == [database_variable]
 
 
 def test_gateway_publishes_port_8000_and_waits_for_the_services(compose):

@@ -76,7 +76,7 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.25):
         time.sleep(interval)
 
 
-def native_config(ports: dict[str, int], with_rabbitmq: bool) -> dict:
+def native_config(ports: dict[str, int], with_rabbitmq: bool, token_file: Path) -> dict:
     """The shipped configuration, its targets moved to this machine, its intervals shortened."""
     config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text(encoding="utf-8"))
     config["global"].update(scrape_interval="1s", scrape_timeout="1s", evaluation_interval="1s")
@@ -85,6 +85,8 @@ def native_config(ports: dict[str, int], with_rabbitmq: bool) -> dict:
     jobs = []
     for job in config["scrape_configs"]:
         if job["job_name"] == "kongtun":
+            # the gateway's /metrics needs a token (ops or admin); the services' ops ports ignore it
+            job["authorization"] = {"type": "Bearer", "credentials_file": str(token_file)}
             for group in job["static_configs"]:
                 (target,) = group["targets"]
                 group["targets"] = [f"127.0.0.1:{ports[target.split(':')[0]]}"]
@@ -126,10 +128,12 @@ def traffic(stack):
     """Requests through the gateway: a fund registered, its event published and consumed."""
     base = f"http://127.0.0.1:{stack.ports['gateway']}"
     assert requests.get(f"{base}/ready", timeout=15).status_code == 200
-    response = requests.post(f"{base}/api/v1/funds", json=FUND, timeout=15)
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {stack.admin_token()}"
+    response = http.post(f"{base}/api/v1/funds", json=FUND, timeout=15)
     assert response.status_code == 201, response.text
-    assert requests.get(f"{base}/api/v1/funds/{FUND['code']}", timeout=15).status_code == 200
-    assert requests.get(f"{base}/api/v1/funds/L0000", timeout=15).status_code == 404
+    assert http.get(f"{base}/api/v1/funds/{FUND['code']}", timeout=15).status_code == 200
+    assert http.get(f"{base}/api/v1/funds/L0000", timeout=15).status_code == 404
     return base
 
 
@@ -138,7 +142,9 @@ def prometheus(stack, traffic, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("prometheus")
     with_rabbitmq = port_answers(RABBITMQ_METRICS_PORT)
     config = workdir / "prometheus.yml"
-    config.write_text(yaml.safe_dump(native_config(stack.ports, with_rabbitmq)), encoding="utf-8")
+    config.write_text(
+        yaml.safe_dump(native_config(stack.ports, with_rabbitmq, stack.admin_token_file)), encoding="utf-8"
+    )
     port = free_port()
     log = open(workdir / "prometheus.log", "wb")  # noqa: SIM115 - closed after the process
     process = subprocess.Popen(
@@ -294,7 +300,10 @@ def test_the_alert_rules_load_and_evaluate_without_error(prometheus):
 def test_the_dashboards_name_only_metrics_the_running_processes_export(stack):
     exported = set()
     for name in DEPLOYABLES:
-        with urllib.request.urlopen(f"http://127.0.0.1:{stack.ports[name]}/metrics", timeout=5) as response:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{stack.ports[name]}/metrics", headers={"Authorization": f"Bearer {stack.admin_token()}"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
             text = response.read().decode()
         for metric, kind in re.findall(r"^# TYPE (\S+) (\S+)$", text, re.MULTILINE):
             exported.add(metric)

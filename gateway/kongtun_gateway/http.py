@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -33,6 +34,9 @@ from kongtun_common.errors import (
     flatten_marshmallow_errors,
 )
 from kongtun_common.observability import CORRELATION_KEY, HTTP_LATENCY, HTTP_REQUESTS
+
+from .auth import Forbidden, RateLimited, Unauthenticated
+from .guard import OutOfScope, guarded
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,10 @@ PROBLEMS: dict[type, tuple[int, str, str]] = {
     InvalidInput: (422, "validation-error", "Your request has invalid fields."),
     MalformedBody: (400, "malformed-request", "The request body is not valid JSON."),
     NotFound: (404, "not-found", "The resource was not found."),
+    OutOfScope: (404, "not-found", "The resource was not found."),
+    Unauthenticated: (401, "unauthenticated", "Authenticate with a bearer token."),
+    Forbidden: (403, "forbidden", "Your role or scope does not allow this."),
+    RateLimited: (429, "rate-limited", "Too many requests; see Retry-After."),
     Conflict: (409, "conflict", "The request conflicts with the resource's current state."),
     PayloadTooLarge: (413, "payload-too-large", "The request body is too large."),
     UnsupportedMediaType: (415, "unsupported-media-type", "The request body must be application/json."),
@@ -113,6 +121,10 @@ def problem_for(exc: BaseException) -> Response:
         extra["current_state"] = exc.current_state
     elif isinstance(exc, ServiceUnavailable):
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    elif isinstance(exc, Unauthenticated):
+        headers["WWW-Authenticate"] = 'Bearer realm="kongtun"'
+    elif isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
     return problem_response(status, slug, title, detail, errors, headers, extra)
 
 
@@ -180,6 +192,8 @@ class RouteDoc:
     errors: tuple[int, ...] = ()
     media_type: str = "application/json"
     extra: dict = field(default_factory=dict)
+    # ("resource", "read"|"write"), None for public, "derive": from the path (auth.permission_for)
+    permission: tuple[str, str] | None | str = "derive"
 
 
 ROUTES: list[RouteDoc] = []
@@ -239,7 +253,21 @@ class ApiRoute(HttpRequestHandler):
         return response
 
 
+def public_metrics() -> bool:
+    return os.environ.get("KONGTUN_GATEWAY_PUBLIC_METRICS", "").strip().lower() in ("on", "1", "true", "yes")
+
+
 def route(method: str, path: str, summary: str, tag: str, **doc):
-    """Declare an API route: a nameko HTTP entrypoint plus its OpenAPI description."""
-    ROUTES.append(RouteDoc(method, path, summary, tag, **doc))
-    return ApiRoute.decorator(method, path, expected_exceptions=(KongtunError,))
+    """Declare an API route: a nameko HTTP entrypoint plus its OpenAPI description.
+
+    Every route is guarded (``guard.guarded``): the permission it needs comes from
+    ``permission=`` or, by default, from its method and path (``auth.permission_for``).
+    """
+    declared = RouteDoc(method, path, summary, tag, **doc)
+    ROUTES.append(declared)
+    entrypoint = ApiRoute.decorator(method, path, expected_exceptions=(KongtunError,))
+
+    def decorate(fn):
+        return entrypoint(guarded(fn, declared, public_metrics()))
+
+    return decorate

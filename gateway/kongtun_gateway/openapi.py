@@ -10,7 +10,8 @@ from functools import cache
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from .http import PROBLEM_JSON, ROUTES
+from .auth import permission_for
+from .http import PROBLEM_JSON, ROUTES, public_metrics
 
 API_VERSION = "0.1.0"
 DESCRIPTION = (
@@ -19,7 +20,10 @@ DESCRIPTION = (
     'Money is in baht with satang precision, written as a decimal string ("25000.50"); '
     "fiscal years are Buddhist Era (2567 = 1 Oct 2023 - 30 Sep 2024). "
     "Every error is application/problem+json (RFC 9457) naming the fields at fault. "
-    "Send X-Correlation-ID to follow a request through the services' logs and events."
+    "Send X-Correlation-ID to follow a request through the services' logs and events. "
+    "Authenticate with `Authorization: Bearer <token>`: an API token issued by `kongtun-admin tokens issue`, "
+    "or the short-lived token of `POST /api/v1/auth/login`. Each token has a role and a scope "
+    "(a fund, district, province, region or national); out-of-scope resources answer 404."
 )
 
 PROBLEM_SCHEMA = {
@@ -47,6 +51,9 @@ PROBLEM_SCHEMA = {
 
 ERROR_TEXT = {
     400: "Malformed request (e.g. the body is not JSON)",
+    401: "No bearer token, or an unknown, revoked or expired one (see WWW-Authenticate)",
+    403: "The token's role or scope does not allow this",
+    429: "Too many requests for this token; see Retry-After",
     404: "Not found; `errors` names the unknown id",
     409: "Conflict with the current state; `current_state` says which",
     413: "Body too large",
@@ -70,6 +77,10 @@ def openapi_document() -> dict:
         info={"description": DESCRIPTION},
     )
     spec.components.schema("Problem", PROBLEM_SCHEMA)
+    spec.components.security_scheme(
+        "bearer",
+        {"type": "http", "scheme": "bearer", "description": "An API token (ktn_...) or a login token (ktl...)."},
+    )
     paths: dict[str, dict] = {}
     for doc in ROUTES:
         path = _openapi_path(doc.path)
@@ -88,7 +99,15 @@ def openapi_document() -> dict:
                 "content": {"application/json": {"schema": doc.body}},
             }
         operation["responses"] = {str(doc.status): _success(doc)}
-        for status in doc.errors:
+        errors = set(doc.errors)
+        if _permission(doc) is None:
+            operation["security"] = []
+        else:
+            operation["security"] = [{"bearer": []}]
+            errors |= {401, 403, 429}
+            if doc.path.count("<"):
+                errors.add(404)  # out of the caller's scope
+        for status in sorted(errors):
             operation["responses"][str(status)] = {
                 "description": ERROR_TEXT[status],
                 "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
@@ -97,6 +116,12 @@ def openapi_document() -> dict:
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()
+
+
+def _permission(doc):
+    if doc.path == "/metrics" and public_metrics():
+        return None
+    return permission_for(doc.method, doc.path) if doc.permission == "derive" else doc.permission
 
 
 def _success(doc) -> dict:

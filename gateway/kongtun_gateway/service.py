@@ -12,6 +12,8 @@ from nameko.dependency_providers import Config
 from kongtun_common.observability import Instrumentation
 from kongtun_common.rpc import ServiceRpc
 
+from .auth import Authentication
+from .routes.auth import AuthRoutes
 from .routes.funds import FundsRoutes
 from .routes.notifications import NotificationsRoutes
 from .routes.operations import OperationsRoutes
@@ -19,11 +21,12 @@ from .routes.projects import ProjectsRoutes
 from .routes.reporting import ReportingRoutes
 
 
-class GatewayService(FundsRoutes, ProjectsRoutes, ReportingRoutes, NotificationsRoutes, OperationsRoutes):
+class GatewayService(AuthRoutes, FundsRoutes, ProjectsRoutes, ReportingRoutes, NotificationsRoutes, OperationsRoutes):
     name = "gateway"
 
     config = Config()
     instrumentation = Instrumentation()
+    auth = Authentication()
     funds = ServiceRpc("funds")
     projects = ServiceRpc("projects")
     reporting = ServiceRpc("reporting")

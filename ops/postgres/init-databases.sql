@@ -6,5 +6,6 @@ CREATE ROLE kongtun WITH LOGIN PASSWORD 'kongtun';
 
 CREATE DATABASE kongtun_funds OWNER kongtun ENCODING 'UTF8' TEMPLATE template0;
 CREATE DATABASE kongtun_projects OWNER kongtun ENCODING 'UTF8' TEMPLATE template0;
+CREATE DATABASE kongtun_gateway OWNER kongtun ENCODING 'UTF8' TEMPLATE template0;
 CREATE DATABASE kongtun_notifications OWNER kongtun ENCODING 'UTF8' TEMPLATE template0;
 CREATE DATABASE kongtun_reporting OWNER kongtun ENCODING 'UTF8' TEMPLATE template0;

@@ -21,11 +21,26 @@ def free_port() -> int:
 
 
 class Api:
-    """A thin HTTP client of the gateway."""
+    """A thin HTTP client of the gateway, sending a bearer token (the stack's development admin token)."""
 
-    def __init__(self, base: str):
+    def __init__(self, base: str, token: str | None = None):
         self.base = base
-        self.http = requests.Session()
+        self.session = requests.Session()
+        self.token = token
+
+    @property
+    def http(self) -> requests.Session:
+        self._authorize()
+        return self.session
+
+    def _authorize(self):
+        if "Authorization" not in self.session.headers:
+            token = self.token
+            if token is None:  # a stack started elsewhere: its gateway's development admin token
+                token_file = Stack.admin_token_files.get(self.base.rsplit(":", 1)[-1])
+                token = token_file.read_text().strip() if token_file else None
+            if token:
+                self.session.headers["Authorization"] = f"Bearer {token}"
 
     def get(self, path, **kwargs):
         return self.http.get(self.base + path, timeout=15, **kwargs)
@@ -54,7 +69,7 @@ def stack(tmp_path_factory):
             running.start_all(timeout=60)
             running.amqp_uri = amqp_uri
             running.var = var
-            running.api = Api(f"http://127.0.0.1:{ports['gateway']}")
+            running.api = Api(f"http://127.0.0.1:{ports['gateway']}", running.admin_token())
             running.ports = ports
             yield running
         finally:

@@ -32,7 +32,7 @@ def fiscal_year_of(value: str, field: str = "fiscal_year") -> int:
 
 
 class PageQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1), **example(1))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000), **example(1))
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 500), **example(50))
 
 
@@ -493,6 +493,7 @@ class RuleSetIn(Schema):
 class RuleSetOut(RuleSetIn):
     changed_at = fields.DateTime(allow_none=True)
     defaults = fields.Boolean(**example(True))
+    changed_by = fields.String(allow_none=True, **example("สปสช. เขต 12"))
 
 
 class TaxonomiesOut(Schema):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from werkzeug.wrappers import Response
@@ -131,7 +132,11 @@ class SeriesIn(Schema):
     start_time = fields.String(load_default="09:30", validate=HH_MM, **example("09:30"))
     duration_minutes = fields.Integer(load_default=180, strict=True, validate=validate.Range(15, 1440), **example(360))
     place = fields.String(required=True, validate=THAI_TEXT, **example("ห้องประชุมที่ว่าการอำเภอศรีนครินทร์"))
-    first_date = fields.Date(required=True, **example("2023-09-08"))
+    first_date = fields.Date(
+        required=True,
+        validate=validate.Range(date(2000, 1, 1), date(2200, 12, 31), error="Must be a date between 2000 and 2200."),
+        **example("2023-09-08"),
+    )
     first_number = fields.Integer(load_default=1, strict=True, validate=validate.Range(1, 10000), **example(4))
     count = fields.Integer(load_default=4, strict=True, validate=validate.Range(1, 24), **example(4))
     fund_codes = fields.List(fields.String(validate=FUND_CODE), load_default=list, **example(["L3363"]))
@@ -425,7 +430,7 @@ class NotificationsRoutes:
         "Meeting series, by committee",
         TAG,
         query=SeriesQuery,
-        response=SeriesIn,
+        response=SeriesOut,
         many=True,
         errors=(422, 503),
     )

@@ -2,12 +2,47 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from datetime import date, datetime
+
 from marshmallow import Schema, fields, validate
+from werkzeug.wrappers import Response
+
+from kongtun_common.thai import BANGKOK, format_baht, thai_date
 
 from ..http import json_response, read_query, route
 from ..schemas import REPORTS, example
 
 TAG = "reporting"
+GROUP_BY = (
+    "fund_code",
+    "subdistrict",
+    "district",
+    "province",
+    "region",
+    "issue",
+    "spending_type",
+    "owner_kind",
+    "status",
+    "fiscal_year",
+)
+PROJECT_STATUSES = (
+    "submitted",
+    "revision_requested",
+    "approved",
+    "rejected",
+    "cancelled",
+    "running",
+    "suspended",
+    "terminated",
+    "completed",
+)
+OWNER_KINDS = ("health_unit", "lao_division", "state_agency", "non_health_agency", "citizen_group", "fund_secretariat")
+OBLIGATION_STATES = ("open", "due", "overdue", "fulfilled", "late", "all")
+EXPORT_PAGE = 2000
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class SummaryQuery(Schema):
@@ -15,6 +50,20 @@ class SummaryQuery(Schema):
     province = fields.String(load_default=None, validate=validate.Length(max=300))
     district = fields.String(load_default=None, validate=validate.Length(max=300))
     fiscal_year = fields.Integer(load_default=None, validate=validate.Range(2500, 2700))
+    subdistrict = fields.String(load_default=None, validate=validate.Length(max=300))
+    fund_code = fields.String(load_default=None, validate=validate.Regexp(r"^L[0-9]{4}$"), **example("L3363"))
+    issue = fields.String(load_default=None, validate=validate.Length(max=60), **example("physical_activity"))
+    spending_type = fields.Integer(load_default=None, validate=validate.Range(1, 5))
+    owner_kind = fields.String(load_default=None, validate=validate.OneOf(OWNER_KINDS))
+    status = fields.String(load_default=None, validate=validate.OneOf(PROJECT_STATUSES), **example("approved"))
+    group_by = fields.String(load_default=None, validate=validate.OneOf(GROUP_BY), **example("issue"))
+
+
+class SummaryGroupOut(Schema):
+    key = fields.Raw(allow_none=True, **example("physical_activity"))
+    projects = fields.Integer(**example(42))
+    requested_amount = fields.String(**example("982223.00"))
+    approved_amount = fields.String(**example("982223.00"))
 
 
 class SummaryOut(Schema):
@@ -23,10 +72,86 @@ class SummaryOut(Schema):
     projects_by_status = fields.Dict(keys=fields.String(), values=fields.Integer(), **example({"approved": 108}))
     requested_amount = fields.String(**example("2091567.00"))
     approved_amount = fields.String(**example("2091567.00"))
+    group_by = fields.String(**example("issue"))
+    groups = fields.List(fields.Nested(SummaryGroupOut))
+
+
+class CoverageQuery(Schema):
+    fiscal_year = fields.Integer(required=True, validate=validate.Range(2500, 2700), **example(2567))
+    programme_id = fields.UUID(load_default=None)
+    issues = fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,59}(,[a-z][a-z0-9_]{0,59})*$"),
+        metadata={
+            "description": "Comma-separated issue codes every fund must plan for; default: the issues the "
+            "programme's funds have plans for (events do not carry a programme's issue list)",
+            "example": "food_system,physical_activity",
+        },
+    )
+
+
+class CoverageProgrammeOut(Schema):
+    programme_id = fields.UUID()
+    programme_name = fields.String(**example("แผนงานบูรณาการกลไกพัฒนาคุณภาพชีวิตระดับอำเภอ"))
+    issues = fields.List(fields.String(), **example(["food_system", "physical_activity"]))
+    funds = fields.Integer(**example(14))
+    funds_covered = fields.Integer(**example(13))
+    funds_not_covered = fields.List(fields.String(), **example(["L3369"]))
+    coverage = fields.Float(allow_none=True, **example(0.9285714285714286))
+    coverage_percent = fields.String(allow_none=True, **example("92.85"))
+
+
+class CoverageOut(Schema):
+    fiscal_year = fields.Integer(**example(2567))
+    funds = fields.Integer(**example(14))
+    funds_covered = fields.Integer(**example(13))
+    coverage = fields.Float(allow_none=True, **example(0.9285714285714286))
+    coverage_percent = fields.String(allow_none=True, **example("92.85"))
+    programmes = fields.List(fields.Nested(CoverageProgrammeOut))
+
+
+class LeadTimeQuery(SummaryQuery):
+    class Meta:
+        exclude = ("group_by",)
+
+
+class LeadTimeOut(Schema):
+    projects = fields.Integer(**example(108))
+    average_days = fields.Float(allow_none=True, **example(12.5))
+    longest_days = fields.Float(allow_none=True, **example(41.0))
+
+
+class ExportQuery(SummaryQuery):
+    format = fields.String(
+        load_default="machine",
+        validate=validate.OneOf(("machine", "people")),
+        metadata={"description": "machine: ISO dates, plain amounts; people: Thai headers, B.E. dates, 1,234.00"},
+    )
+
+
+class XlsxQuery(ExportQuery):
+    format = fields.String(
+        load_default="people",
+        validate=validate.OneOf(("machine", "people")),
+        metadata={"description": "people (default): Thai headers, B.E. dates, 1,234.00; machine: ISO, numbers"},
+    )
+
+
+class OpenDataQuery(Schema):
+    fiscal_year = fields.Integer(load_default=None, validate=validate.Range(2500, 2700))
+    province = fields.String(load_default=None, validate=validate.Length(max=300))
+    district = fields.String(load_default=None, validate=validate.Length(max=300))
+    fund_code = fields.String(load_default=None, validate=validate.Regexp(r"^L[0-9]{4}$"))
 
 
 class ObligationQuery(Schema):
     project_id = fields.UUID(load_default=None)
+    state = fields.String(load_default="all", validate=validate.OneOf(OBLIGATION_STATES), **example("overdue"))
+    fund_code = fields.String(load_default=None, validate=validate.Regexp(r"^L[0-9]{4}$"))
+    province = fields.String(load_default=None, validate=validate.Length(max=300))
+    district = fields.String(load_default=None, validate=validate.Length(max=300))
+    report = fields.String(load_default=None, validate=validate.OneOf(REPORTS))
+    limit = fields.Integer(load_default=None, validate=validate.Range(1, 10000))
 
 
 class ObligationOut(Schema):
@@ -38,6 +163,10 @@ class ObligationOut(Schema):
     period = fields.Integer(**example(1))
     due_date = fields.Date()
     notices_sent = fields.List(fields.Integer(), **example([14]))
+    overdue_notices_sent = fields.List(fields.Integer(), **example([1, 7]))
+    days_overdue = fields.Integer(**example(8))
+    province = fields.String(**example("พัทลุง"))
+    district = fields.String(**example("ศรีนครินทร์"))
     fulfilled_at = fields.DateTime(allow_none=True)
 
 
@@ -67,5 +196,222 @@ class ReportingRoutes:
     )
     def obligations(self, request):
         query = read_query(request, ObligationQuery)
-        project_id = str(query["project_id"]) if query["project_id"] else None
-        return json_response({"items": self.reporting.obligations(project_id)})
+        project_id = query.pop("project_id")
+        project_id = str(project_id) if project_id else None
+        return json_response({"items": self.reporting.obligations(project_id, query)})
+
+    @route(
+        "GET",
+        "/api/v1/reporting/plan-coverage",
+        "Plan coverage: funds with an approved plan for every issue of their programme",
+        TAG,
+        query=CoverageQuery,
+        response=CoverageOut,
+        errors=(422, 503),
+    )
+    def reporting_plan_coverage(self, request):
+        query = read_query(request, CoverageQuery)
+        return json_response(
+            self.reporting.plan_coverage(
+                {
+                    "fiscal_year": query["fiscal_year"],
+                    "programme_id": str(query["programme_id"]) if query["programme_id"] else None,
+                    "issues": query["issues"].split(",") if query["issues"] else None,
+                }
+            )
+        )
+
+    @route(
+        "GET",
+        "/api/v1/reporting/approval-lead-time",
+        "Days from submission to approval (average, longest) under the summary's filters",
+        TAG,
+        query=LeadTimeQuery,
+        response=LeadTimeOut,
+        errors=(422, 503),
+    )
+    def reporting_approval_lead_time(self, request):
+        query = read_query(request, LeadTimeQuery)
+        return json_response(self.reporting.approval_lead_time(query))
+
+    @route(
+        "GET",
+        "/api/v1/reporting/exports/projects.csv",
+        "Projects as CSV, streamed (UTF-8; format=people: Thai headers, B.E. dates, baht with separators)",
+        TAG,
+        query=ExportQuery,
+        errors=(422, 503),
+        media_type="text/csv",
+    )
+    def reporting_export_projects_csv(self, request):
+        query = read_query(request, ExportQuery)
+        people = query.pop("format") == "people"
+        filters = {key: value for key, value in query.items() if value is not None}
+        self.reporting.export_page(filters, None, 1)  # fails fast (422/503) before the response starts
+        stamp = datetime.now(BANGKOK).strftime("%Y%m%d")
+        return Response(
+            _csv_lines(self._reporting_pages(filters), people),
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="kongtun-projects-{stamp}.csv"'},
+        )
+
+    @route(
+        "GET",
+        "/api/v1/reporting/exports/360giving.json",
+        "Approved projects as 360Giving-style open data (JSON, streamed)",
+        TAG,
+        query=OpenDataQuery,
+        errors=(422, 503),
+    )
+    def reporting_export_open_data(self, request):
+        query = read_query(request, OpenDataQuery)
+        filters = {key: value for key, value in query.items() if value is not None}
+        filters["funded"] = True
+        self.reporting.export_page(filters, None, 1)
+        return Response(_grants_json(self._reporting_pages(filters)), content_type="application/json")
+
+    @route(
+        "GET",
+        "/api/v1/reporting/exports/projects.xlsx",
+        "Projects as an XLSX workbook, streamed (Thai headers, B.E. dates and baht for people; format=machine: ISO)",
+        TAG,
+        query=XlsxQuery,
+        errors=(422, 503),
+        media_type=XLSX,
+    )
+    def reporting_export_projects_xlsx(self, request):
+        query = read_query(request, XlsxQuery)
+        people = query.pop("format") == "people"
+        filters = {key: value for key, value in query.items() if value is not None}
+        self.reporting.export_page(filters, None, 1)
+        stamp = datetime.now(BANGKOK).strftime("%Y%m%d")
+        return Response(
+            _xlsx_chunks(self._reporting_pages(filters), people),
+            content_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="kongtun-projects-{stamp}.xlsx"'},
+        )
+
+    def _reporting_pages(self, filters: dict):
+        """Every row of an export, a page at a time over RPC: memory stays flat however many rows there are."""
+        after = None
+        while True:
+            rows = self.reporting.export_page(filters, after, EXPORT_PAGE)
+            yield from rows
+            if len(rows) < EXPORT_PAGE:
+                return
+            after = rows[-1]["project_id"]
+
+
+CSV_COLUMNS = (
+    ("project_id", "รหัสอ้างอิงโครงการ"),
+    ("project_code", "เลขที่โครงการ"),
+    ("title", "ชื่อโครงการ"),
+    ("fund_code", "รหัสกองทุน"),
+    ("fund_name", "ชื่อกองทุน"),
+    ("subdistrict", "ตำบล"),
+    ("district", "อำเภอ"),
+    ("province", "จังหวัด"),
+    ("region", "เขต"),
+    ("fiscal_year", "ปีงบประมาณ"),
+    ("issue", "ประเด็น"),
+    ("spending_type", "ประเภทการใช้จ่าย"),
+    ("owner_kind", "ประเภทผู้รับทุน"),
+    ("owner_name", "ผู้รับทุน"),
+    ("status", "สถานะ"),
+    ("requested_amount", "งบที่เสนอ (บาท)"),
+    ("approved_amount", "งบที่อนุมัติ (บาท)"),
+    ("start_date", "วันเริ่ม"),
+    ("end_date", "วันสิ้นสุด"),
+    ("submitted_at", "วันเสนอ"),
+    ("approved_at", "วันอนุมัติ"),
+)
+_MONEY = ("requested_amount", "approved_amount")
+_DAYS = ("start_date", "end_date", "submitted_at", "approved_at")
+
+
+def _csv_cell(key: str, value, people: bool):
+    if value is None:
+        return ""
+    if key in _MONEY:
+        return format_baht(value) if people else f"{value // 100}.{value % 100:02d}"
+    if key in _DAYS and people:
+        day = datetime.fromisoformat(value).astimezone(BANGKOK).date() if "T" in value else date.fromisoformat(value)
+        return thai_date(day)
+    return value
+
+
+def _csv_lines(rows, people: bool):
+    """CSV text a line at a time; people's copy starts with a BOM so spreadsheets read the Thai as UTF-8."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([thai if people else key for key, thai in CSV_COLUMNS])
+    yield (("\ufeff" if people else "") + buffer.getvalue()).encode("utf-8")
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([_csv_cell(key, row.get(key), people) for key, _thai in CSV_COLUMNS])
+        yield buffer.getvalue().encode("utf-8")
+
+
+def _grant(row: dict) -> dict:
+    """One approved project in the 360Giving data standard's shape (amounts in THB, ISO dates)."""
+    amount = row["approved_amount"] if row["approved_amount"] is not None else row["requested_amount"]
+    awarded = row["approved_at"][:10] if row["approved_at"] else None
+    return {
+        "id": f"kongtun-{row['project_code'] or row['project_id']}",
+        "title": row["title"],
+        "currency": "THB",
+        "amountAwarded": amount / 100,
+        "awardDate": awarded,
+        "plannedDates": [{"startDate": row["start_date"], "endDate": row["end_date"]}],
+        "recipientOrganization": [{"name": row["owner_name"], "organisationType": row["owner_kind"]}],
+        "fundingOrganization": [{"id": f"TH-NHSO-LHSF-{row['fund_code']}", "name": row["fund_name"]}],
+        "beneficiaryLocation": [
+            {
+                "name": row["subdistrict"],
+                "geographicCode": None,
+                "district": row["district"],
+                "province": row["province"],
+                "nhsoRegion": row["region"],
+            }
+        ],
+        "grantProgramme": [{"code": row["issue"], "title": f"fiscal year {row['fiscal_year']} B.E."}],
+        "classifications": [{"vocabulary": "kongtun:spending_type", "code": str(row["spending_type"])}],
+        "dataSource": "kongtun",
+    }
+
+
+def _grants_json(rows):
+    yield b'{"grants": ['
+    first = True
+    for row in rows:
+        yield (b"" if first else b",") + json.dumps(_grant(row), ensure_ascii=False).encode("utf-8")
+        first = False
+    yield b"]}"
+
+
+def _xlsx_chunks(rows, people: bool, chunk: int = 65536):
+    """The workbook in openpyxl's write-only mode (rows go to a temporary file as they come, not to memory),
+    then the file streamed out in chunks and removed."""
+    import tempfile
+
+    from openpyxl import Workbook  # only the XLSX export needs it
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("โครงการ" if people else "projects")
+    sheet.append([thai if people else key for key, thai in CSV_COLUMNS])
+    for row in rows:
+        if people:
+            sheet.append([_csv_cell(key, row.get(key), True) for key, _thai in CSV_COLUMNS])
+        else:
+            sheet.append(
+                [
+                    (row[key] / 100 if row.get(key) is not None else None) if key in _MONEY else row.get(key)
+                    for key, _thai in CSV_COLUMNS
+                ]
+            )
+    with tempfile.TemporaryFile() as spool:
+        workbook.save(spool)
+        spool.seek(0)
+        while data := spool.read(chunk):
+            yield data

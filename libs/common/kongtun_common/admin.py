@@ -15,7 +15,13 @@ Commands (``kongtun-admin <command> --help`` for each)::
     dead-letters replay QUEUE [-n N]    move messages back to their handler queue, attempt count reset
     outbox status [SERVICE ...]         pending / published counts, the oldest pending and its last error
     outbox drain SERVICE                run the outbox relay once now and report
-    tokens, import, read-models         not available yet (exit 2, saying which issue provides them)
+    tokens issue --name N --role R [--scope-kind K --scope S --region N]   a new API token (printed once)
+    tokens revoke TOKEN_ID              revoke an API token (effective within seconds)
+    tokens list [--all]                 the API tokens (never the tokens themselves)
+    tokens user-add USERNAME --role R [...]  a person who logs in (password from $KONGTUN_ADMIN_PASSWORD or stdin)
+    tokens user-disable USERNAME        stop a person from logging in
+    import ...                          the funds service's CSV / taxonomy import (or `seed`)
+    read-models rebuild                 reporting's read models, rebuilt from its event history
 
 Exit status: 0 done, 1 failed (broker, database, missing queue), 2 usage or not available.
 """
@@ -489,18 +495,108 @@ def cmd_outbox_drain(args) -> int:
     return 0
 
 
+# --- tokens (the gateway's authentication) ----------------------------------------------------
+
+
+def _gateway_engine(args):
+    from .engine import make_engine
+
+    url = database_url_for("gateway", args.database_url)
+    try:
+        from kongtun_gateway.migrations_path import MIGRATIONS
+    except ImportError as exc:
+        raise AdminError("the gateway package (kongtun-gateway) is not installed here") from exc
+    from .migrations import upgrade
+
+    upgrade(url, MIGRATIONS)
+    return make_engine(url)
+
+
+def _scope_of(args) -> tuple[str, str, int | None]:
+    kind = args.scope_kind
+    scope = args.scope or ""
+    region = args.region
+    if kind == "region" and region is not None and not scope:
+        scope = str(region)
+    return kind, scope, region
+
+
+def cmd_tokens_issue(args) -> int:
+    from kongtun_gateway import auth
+
+    engine = _gateway_engine(args)
+    try:
+        token_id, token = auth.issue_token(engine, args.name, args.role, *_scope_of(args))
+    except ValueError as exc:
+        raise AdminError(str(exc)) from exc
+    if args.json:
+        _print_json({"id": token_id, "token": token, "role": args.role})
+    else:
+        print(f"token id: {token_id}", file=sys.stderr)
+        print("the token (shown once; store it now):", file=sys.stderr)
+        print(token)
+    return 0
+
+
+def cmd_tokens_revoke(args) -> int:
+    from kongtun_gateway import auth
+
+    if not auth.revoke_token(_gateway_engine(args), args.token_id):
+        raise AdminError(f"no active token with id {args.token_id}")
+    print(f"revoked {args.token_id}")
+    return 0
+
+
+def cmd_tokens_list(args) -> int:
+    from kongtun_gateway import auth
+
+    rows = auth.list_tokens(_gateway_engine(args), include_revoked=args.all)
+    if args.json:
+        _print_json(rows)
+    else:
+        _print_table(rows, ["id", "name", "role", "scope_kind", "scope", "region", "created_at", "revoked_at"])
+    return 0
+
+
+def cmd_tokens_user_add(args) -> int:
+    from kongtun_gateway import auth
+
+    password = os.environ.get("KONGTUN_ADMIN_PASSWORD") or sys.stdin.readline().rstrip("\n")
+    try:
+        auth.add_user(_gateway_engine(args), args.username, password, args.role, *_scope_of(args))
+    except ValueError as exc:
+        raise AdminError(str(exc)) from exc
+    print(f"added {args.username} ({args.role})")
+    return 0
+
+
+def cmd_tokens_user_disable(args) -> int:
+    from kongtun_gateway import auth
+
+    if not auth.disable_user(_gateway_engine(args), args.username):
+        raise AdminError(f"no user {args.username}")
+    print(f"disabled {args.username}")
+    return 0
+
+
 # --- commands that other issues provide ---------------------------------------------------
 
-NOT_YET = {
-    "tokens": "needs the gateway's authentication (issue 7: gateway auth), which is not built yet",
-    "import": "needs the funds service's import, being built (meanwhile: python -m kongtun_funds.cli import ...)",
-    "read-models": "needs rebuildable read models in reporting (issue 5), which are not built yet",
-}
+
+def cmd_read_models(args) -> int:
+    """Rebuild reporting's read models from its event history (python -m kongtun_reporting.cli)."""
+    from kongtun_reporting.cli import main as reporting_cli
+
+    return reporting_cli(list(args.rest))
 
 
-def not_available(args) -> int:
-    print(f"kongtun-admin {args.command}: not available: {NOT_YET[args.command]}", file=sys.stderr)
-    return 2
+def cmd_import(args) -> int:
+    """Geography, funds or taxonomies into the funds service's database (its own import, same checks)."""
+    from kongtun_funds.cli import main as funds_cli
+
+    rest = list(args.rest)
+    if rest and rest[0] in ("geography", "funds"):  # kongtun-admin import funds FILE.csv
+        rest = ["import", *rest]
+    return funds_cli(rest)
 
 
 # --- the parser ---------------------------------------------------------------------------------
@@ -565,14 +661,60 @@ def build_parser() -> argparse.ArgumentParser:
     output_options(drain)
     drain.set_defaults(handler=cmd_outbox_drain)
 
-    for name, summary in (
-        ("tokens", "issue and revoke API tokens (not available yet)"),
-        ("import", "import data (not available yet)"),
-        ("read-models", "rebuild read models (not available yet)"),
-    ):
-        sub = commands.add_parser(name, help=summary, description=f"{summary}: {NOT_YET[name]}.")
-        sub.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        sub.set_defaults(handler=not_available)
+    tokens = commands.add_parser("tokens", help="issue, list and revoke API tokens; add people who log in")
+    token_commands = tokens.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    def gateway_options(sub, scoped=True):
+        sub.add_argument("--database-url", help="instead of $KONGTUN_GATEWAY_DATABASE_URL")
+        if scoped:
+            sub.add_argument("--role", required=True, help="admin, regional_admin, fund_officer, proposer, ...")
+            sub.add_argument(
+                "--scope-kind",
+                default="national",
+                choices=("national", "region", "province", "district", "fund"),
+                help="default national",
+            )
+            sub.add_argument("--scope", help='province name, "<province>/<district>", or fund code')
+            sub.add_argument("--region", type=int, help="the region the scope lies in (1-13)")
+
+    issue = token_commands.add_parser("issue", help="a new API token, printed once")
+    issue.add_argument("--name", required=True, help="who or what holds it")
+    gateway_options(issue)
+    output_options(issue)
+    issue.set_defaults(handler=cmd_tokens_issue)
+    revoke = token_commands.add_parser("revoke", help="revoke an API token")
+    revoke.add_argument("token_id")
+    gateway_options(revoke, scoped=False)
+    revoke.set_defaults(handler=cmd_tokens_revoke)
+    token_list = token_commands.add_parser("list", help="the API tokens (not the tokens themselves)")
+    token_list.add_argument("--all", action="store_true", help="also revoked ones")
+    gateway_options(token_list, scoped=False)
+    output_options(token_list)
+    token_list.set_defaults(handler=cmd_tokens_list)
+    user_add = token_commands.add_parser("user-add", help="a person who logs in (password on stdin)")
+    user_add.add_argument("username")
+    gateway_options(user_add)
+    user_add.set_defaults(handler=cmd_tokens_user_add)
+    user_disable = token_commands.add_parser("user-disable", help="stop a person from logging in")
+    user_disable.add_argument("username")
+    gateway_options(user_disable, scoped=False)
+    user_disable.set_defaults(handler=cmd_tokens_user_disable)
+
+    importing = commands.add_parser(
+        "import",
+        help="import data: geography|funds FILE.csv, taxonomies FILE.json, or seed (the shipped data)",
+        description="Runs the funds service's import (python -m kongtun_funds.cli) on its database.",
+    )
+    importing.add_argument("rest", nargs=argparse.REMAINDER, help="geography|funds FILE, taxonomies FILE, or seed")
+    importing.set_defaults(handler=cmd_import)
+
+    read_models = commands.add_parser(
+        "read-models",
+        help="reporting's read models: rebuild (from the event history)",
+        description="Runs the reporting service's CLI (python -m kongtun_reporting.cli) on its database.",
+    )
+    read_models.add_argument("rest", nargs=argparse.REMAINDER, help="rebuild")
+    read_models.set_defaults(handler=cmd_read_models)
     return parser
 
 

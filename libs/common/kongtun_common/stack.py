@@ -35,9 +35,19 @@ def health_url(name: str, env: dict) -> str:
 class Stack:
     """The five processes, started with one environment, stopped together."""
 
+    # gateway port -> the file its development admin token is written to (for test clients)
+    admin_token_files: dict[str, Path] = {}
+
     def __init__(self, env: dict | None = None, log_dir: Path | None = None, names=DEPLOYABLES):
         self.env = {**os.environ, **(env or {})}
         self.log_dir = Path(log_dir or self.env.get("KONGTUN_VAR_DIR", "var")) / "log"
+        # The gateway issues a development admin token on first start and writes it here.
+        self.admin_token_file = Path(
+            self.env.setdefault(
+                "KONGTUN_GATEWAY_ADMIN_TOKEN_FILE",
+                str(Path(self.env.get("KONGTUN_VAR_DIR", "var")).resolve() / "admin.token"),
+            )
+        )
         self.names = tuple(names)
         self.processes: dict[str, subprocess.Popen] = {}
 
@@ -52,6 +62,9 @@ class Stack:
         )
         log.close()
         self.processes[name] = process
+        if name == "gateway":
+            port = {**self.env, **env_overrides}.get("KONGTUN_GATEWAY_PORT", str(DEFAULT_PORTS["gateway"]))
+            Stack.admin_token_files[str(port)] = self.admin_token_file
         return process
 
     def start_all(self, timeout: float = 60.0) -> None:
@@ -75,6 +88,10 @@ class Stack:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{name} did not become healthy within {timeout:.0f}s")
                 time.sleep(0.1)
+
+    def admin_token(self) -> str:
+        """The development admin token the gateway wrote (once it is healthy)."""
+        return self.admin_token_file.read_text().strip()
 
     def kill(self, name: str) -> None:
         """Kill -9: the process gets no chance to clean up."""
@@ -128,6 +145,7 @@ def main() -> int:
         f"  API:      {gateway}/api/v1\n"
         f"  Docs:     {gateway}/docs  (OpenAPI: {gateway}/openapi.json)\n"
         f"  Metrics:  {metrics}\n"
+        f"  Token:    {stack.admin_token_file}  (development admin; send it as Authorization: Bearer <token>)\n"
         f"  Logs:     {stack.log_dir}/\n"
         "Press Ctrl-C to stop.",
         flush=True,

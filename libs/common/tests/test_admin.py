@@ -381,19 +381,23 @@ def test_outbox_drain_of_an_unknown_service_fails(capsys):
 # --- what other issues provide ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("argv", "issue"),
-    [
-        (["tokens", "issue", "--role", "fund_officer"], "issue 7"),
-        (["tokens", "revoke", "abc"], "issue 7"),
-        (["import", "funds", "seeds.csv"], "import"),
-        (["read-models", "rebuild"], "issue 5"),
-    ],
-)
-def test_commands_not_built_yet_exit_2_saying_what_they_need(capsys, argv, issue):
-    status, out, err = run(capsys, *argv)
-    assert status == 2 and out == ""
-    assert len(err.strip().splitlines()) == 1 and "not available" in err and issue in err
+def test_import_runs_the_funds_import_on_the_funds_database(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("KONGTUN_FUNDS_DATABASE_URL", f"sqlite:///{tmp_path / 'funds.db'}")
+    bad = tmp_path / "funds.csv"
+    bad.write_text("code,name_th\nL12,กองทุนทดสอบ\n", encoding="utf-8")
+    status, out, err = run(capsys, "import", "funds", str(bad))
+    assert status != 0 and "funds.csv" in out + err  # the funds import's own errors, naming the file
+    status, out, _ = run(capsys, "import", "seed")
+    assert status == 0 and out.strip()  # the shipped regions, funds and taxonomies
+
+
+def test_read_models_rebuild_runs_reportings_rebuild(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("KONGTUN_REPORTING_DATABASE_URL", f"sqlite:///{tmp_path / 'reporting.db'}")
+    import kongtun_reporting
+
+    testing.migrated(f"sqlite:///{tmp_path / 'reporting.db'}", kongtun_reporting)
+    status, out, _ = run(capsys, "read-models", "rebuild")
+    assert status == 0 and "rebuilt the read models from 0 events" in out
 
 
 def test_a_zero_count_is_a_usage_error(capsys):

@@ -1,5 +1,7 @@
 """Marshmallow schemas at the notifications service's RPC boundary."""
 
+from datetime import date
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .domain import ATTENDANCE, CHANNELS, COMMITTEE_KINDS, LANGUAGES, ROLES
@@ -39,7 +41,7 @@ class SeriesIn(Schema):
     start_time = fields.String(load_default="09:30", validate=HH_MM)
     duration_minutes = fields.Integer(load_default=180, strict=True, validate=validate.Range(15, 24 * 60))
     place = fields.String(required=True, validate=TEXT)
-    first_date = fields.Date(required=True)
+    first_date = fields.Date(required=True, validate=validate.Range(date(2000, 1, 1), date(2200, 12, 31)))
     first_number = fields.Integer(load_default=1, strict=True, validate=validate.Range(1, 10000))
     count = fields.Integer(load_default=4, strict=True, validate=validate.Range(1, 24))
     fund_codes = fields.List(fields.String(validate=FUND_CODE), load_default=list, validate=validate.Length(max=500))

@@ -1,6 +1,6 @@
 """The reporting service's tables: read models built from events, and obligations."""
 
-from sqlalchemy import JSON, BigInteger, Column, Date, Integer, MetaData, String, Table
+from sqlalchemy import JSON, BigInteger, Column, Date, Index, Integer, MetaData, String, Table
 
 from kongtun_common.db import backbone_tables
 from kongtun_common.engine import UtcDateTime
@@ -34,6 +34,17 @@ project_facts = Table(
     Column("status", String(30), nullable=False),
     Column("requested_amount", BigInteger, nullable=False),
     Column("approved_amount", BigInteger, nullable=True),
+    Column("title", String(500), nullable=True),
+    Column("owner_name", String(300), nullable=True),
+    Column("project_code", String(40), nullable=True),
+    Column("fund_name", String(300), nullable=True),
+    Column("start_date", Date, nullable=True),
+    Column("end_date", Date, nullable=True),
+    Column("submitted_at", UtcDateTime, nullable=True),
+    Column("approved_at", UtcDateTime, nullable=True),
+    Column("status_time", UtcDateTime, nullable=True),
+    Index("ix_project_facts_status_year", "status", "fiscal_year"),
+    Index("ix_project_facts_province_year", "province", "fiscal_year"),
 )
 
 obligations = Table(
@@ -57,6 +68,65 @@ obligations = Table(
     Column("notices_sent", String(100), nullable=False, default=""),
     Column("last_notice_at", UtcDateTime, nullable=True),
     Column("fulfilled_at", UtcDateTime, nullable=True),
+    Column("overdue_notices_sent", String(100), nullable=False, default="", server_default=""),
+)
+
+programme_funds = Table(
+    "programme_funds",
+    metadata,
+    Column("programme_id", String(36), primary_key=True),
+    Column("fund_code", String(5), primary_key=True),
+    Column("programme_name", String(300), nullable=False),
+    Column("taxonomy_code", String(60), nullable=False),
+)
+
+plan_facts = Table(
+    "plan_facts",
+    metadata,
+    Column("plan_id", String(36), primary_key=True),
+    Column("fund_code", String(5), nullable=False, index=True),
+    Column("programme_id", String(36), nullable=False, index=True),
+    Column("issue", String(60), nullable=False),
+    Column("fiscal_year", Integer, nullable=False),
+    Column("approved_on", Date, nullable=False),
+    Column("late", Integer, nullable=False),
+)
+
+# Running totals of project_facts by province, year and status, and by one more dimension (``dimension``,
+# ``value``; the empty dimension is the plain total): what national, regional and provincial summaries read,
+# a few thousand rows instead of a million projects.  Kept in the same transaction as project_facts.
+project_totals = Table(
+    "project_totals",
+    metadata,
+    Column("dimension", String(20), primary_key=True),
+    Column("value", String(300), primary_key=True),
+    Column("province", String(300), primary_key=True),
+    Column("fiscal_year", Integer, primary_key=True),
+    Column("status", String(30), primary_key=True),
+    Column("region", Integer, nullable=False),
+    Column("projects", BigInteger, nullable=False),
+    Column("requested_amount", BigInteger, nullable=False),
+    Column("approved_amount", BigInteger, nullable=False),
+    Index("ix_project_totals_dimension_year", "dimension", "fiscal_year"),
+)
+
+submitted_reports = Table(
+    "submitted_reports",
+    metadata,
+    Column("project_id", String(36), primary_key=True),
+    Column("report", String(30), primary_key=True),
+    Column("period", Integer, primary_key=True),
+    Column("submitted_at", UtcDateTime, nullable=False),
+)
+
+READ_MODELS = (
+    "fund_facts",
+    "project_facts",
+    "report_obligations",
+    "programme_funds",
+    "plan_facts",
+    "submitted_reports",
+    "project_totals",
 )
 
 event_history = Table(

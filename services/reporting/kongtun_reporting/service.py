@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from nameko.dependency_providers import Config
 from nameko.timer import Timer
 
 from kongtun_common.db import Database
@@ -12,8 +13,17 @@ from kongtun_common.rpc import rpc
 from kongtun_common.thai import BANGKOK
 
 from . import orm, use_cases
-from .domain import DEFAULT_LEADS
-from .schemas import SummaryFilters, SummaryOut
+from .domain import DEFAULT_LEADS, DEFAULT_OVERDUE_STEPS
+from .schemas import CoverageQuery, ObligationFilters, SummaryFilters, SummaryOut
+
+
+def _days(config, key: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    value = config.get(key)
+    if value is None:
+        return default
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    return tuple(int(part) for part in value)
 
 
 class ConfiguredTimer(Timer):
@@ -29,6 +39,7 @@ class ReportingService:
 
     db = Database(orm.metadata)
     instrumentation = Instrumentation()
+    config = Config()
 
     @event_handler(ANY_EVENT)
     def keep_event_history(self, event):
@@ -51,6 +62,46 @@ class ReportingService:
     def register_report_obligations(self, event):
         self.db.apply_event(event, use_cases.register_obligations)
 
+    @event_handler("ProjectRevisionRequested")
+    def on_project_revision_requested(self, event):
+        self.db.apply_event(event, use_cases.record_project)
+
+    @event_handler("ProjectRejected")
+    def on_project_rejected(self, event):
+        self.db.apply_event(event, use_cases.record_project)
+
+    @event_handler("ProjectCancelled")
+    def on_project_cancelled(self, event):
+        self.db.apply_event(event, use_cases.cancel_project)
+
+    @event_handler("ProjectStarted")
+    def on_project_started(self, event):
+        self.db.apply_event(event, use_cases.record_project)
+
+    @event_handler("ProjectSuspended")
+    def on_project_suspended(self, event):
+        self.db.apply_event(event, use_cases.record_project)
+
+    @event_handler("ProjectResumed")
+    def on_project_resumed(self, event):
+        self.db.apply_event(event, use_cases.record_project)
+
+    @event_handler("ProjectTerminated")
+    def on_project_terminated(self, event):
+        self.db.apply_event(event, use_cases.record_project)
+
+    @event_handler("ProjectCompleted")
+    def on_project_completed(self, event):
+        self.db.apply_event(event, use_cases.record_project)
+
+    @event_handler("FundJoinedProgramme")
+    def on_fund_joined_programme(self, event):
+        self.db.apply_event(event, use_cases.record_programme_member)
+
+    @event_handler("PlanApproved")
+    def on_plan_approved(self, event):
+        self.db.apply_event(event, use_cases.record_plan)
+
     @event_handler("ProjectApprovalRevoked")
     def on_project_approval_revoked(self, event):
         self.db.apply_event(event, use_cases.revert_approval)
@@ -61,13 +112,22 @@ class ReportingService:
 
     @ConfiguredTimer.decorator(interval=60)
     def announce_due_reports(self):
+        """ReportDue ahead of the due date, then ReportOverdue after it; each notice once (the claim is a row
+        update in the same transaction as the event in the outbox), so restarts and two processes send nothing
+        twice."""
+        config = self.config
         today = datetime.now(BANGKOK).date()
-        leads = DEFAULT_LEADS
+        leads = _days(config, "REPORTING_DUE_LEADS", DEFAULT_LEADS)
+        steps = _days(config, "REPORTING_OVERDUE_STEPS", DEFAULT_OVERDUE_STEPS)
         with self.db.read() as session:
-            candidates = use_cases.obligations_to_check(session, today, max(leads))
-        for obligation_id in candidates:
+            due = use_cases.obligations_to_check(session, today, max(leads))
+            overdue = use_cases.overdue_to_check(session, today, steps)
+        for obligation_id in due:
             with self.db.unit_of_work() as uow:
                 use_cases.announce_if_due(uow, obligation_id, today, leads)
+        for obligation_id in overdue:
+            with self.db.unit_of_work() as uow:
+                use_cases.announce_if_overdue(uow, obligation_id, today, steps)
 
     @rpc
     def summary(self, filters: dict | None = None) -> dict:
@@ -76,9 +136,31 @@ class ReportingService:
             return SummaryOut().dump(use_cases.summary(session, loaded))
 
     @rpc
-    def obligations(self, project_id: str | None = None) -> list:
+    def approval_lead_time(self, filters: dict | None = None) -> dict:
+        loaded = load_or_raise(SummaryFilters(), filters or {})
         with self.db.read() as session:
-            return use_cases.list_obligations(session, project_id)
+            return use_cases.approval_lead_time(session, loaded)
+
+    @rpc
+    def plan_coverage(self, query: dict | None = None) -> dict:
+        loaded = load_or_raise(CoverageQuery(), query or {})
+        with self.db.read() as session:
+            return use_cases.coverage(session, loaded["fiscal_year"], loaded["programme_id"], loaded["issues"])
+
+    @rpc
+    def obligations(self, project_id: str | None = None, filters: dict | None = None) -> list:
+        loaded = load_or_raise(ObligationFilters(), filters or {})
+        with self.db.read() as session:
+            return use_cases.list_obligations(session, project_id, loaded, datetime.now(BANGKOK).date())
+
+    @rpc
+    def export_page(self, filters: dict | None = None, after: str | None = None, limit: int = 2000) -> list:
+        """A page of project facts for the gateway's streamed exports (keyset on ``after``)."""
+        filters = dict(filters or {})
+        funded = bool(filters.pop("funded", False))
+        loaded = load_or_raise(SummaryFilters(), filters)
+        with self.db.read() as session:
+            return use_cases.export_page(session, {**loaded, "funded": funded}, after, max(1, min(int(limit), 10000)))
 
     @rpc
     def health(self) -> dict:

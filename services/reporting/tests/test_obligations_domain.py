@@ -34,3 +34,42 @@ def test_read_model_status_only_moves_forward():
     assert advances(None, "submitted")
     assert advances("submitted", "approved")
     assert not advances("approved", "submitted")  # a late ProjectSubmitted after ProjectApproved
+
+
+def test_overdue_steps_are_announced_one_day_then_seven_then_thirty_after_the_due_date():
+    from kongtun_reporting.domain import overdue_notice
+
+    assert overdue_notice(obligation(), DUE) is None  # due today is not overdue
+    assert overdue_notice(obligation(), date(2024, 6, 9)) == (1, frozenset({1}))
+    late = Obligation("o-1", "p-1", "final", DUE, overdue_sent=frozenset({1}))
+    assert overdue_notice(late, date(2024, 6, 14)) is None
+    assert overdue_notice(late, date(2024, 6, 15)) == (7, frozenset({1, 7}))
+
+
+def test_a_service_down_for_weeks_sends_only_the_latest_overdue_step():
+    from kongtun_reporting.domain import overdue_notice
+
+    assert overdue_notice(obligation(), date(2024, 7, 20)) == (30, frozenset({1, 7, 30}))
+    done = Obligation("o-1", "p-1", "final", DUE, overdue_sent=frozenset({1, 7, 30}))
+    assert overdue_notice(done, date(2024, 12, 31)) is None
+
+
+def test_the_newest_event_of_a_project_sets_its_status_whatever_the_arrival_order():
+    from datetime import datetime, timedelta
+
+    from kongtun_reporting.domain import supersedes
+
+    earlier = datetime(2024, 1, 8, 9)
+    later = earlier + timedelta(minutes=1)
+    assert supersedes(later, "running", earlier, "approved") is False  # a late ProjectApproved after ProjectStarted
+    assert supersedes(earlier, "approved", later, "submitted") is True  # a revocation after the approval
+    assert supersedes(None, None, earlier, "submitted") is True
+
+
+def test_plan_coverage_counts_funds_with_a_plan_for_every_issue():
+    from kongtun_reporting.domain import plan_coverage
+
+    issues = {"waste", "physical_activity"}
+    plans = {"L0001": {"waste", "physical_activity"}, "L0002": {"physical_activity"}}
+    assert plan_coverage({"L0001", "L0002", "L0003"}, plans, issues) == (1, 3)
+    assert plan_coverage({"L0001"}, plans, set()) == (0, 1)

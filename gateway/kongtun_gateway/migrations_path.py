@@ -1,0 +1,5 @@
+"""Where the gateway's Alembic migrations are (for ``kongtun-admin tokens``)."""
+
+from pathlib import Path
+
+MIGRATIONS = Path(__file__).parent / "migrations"
