@@ -62,14 +62,17 @@ def backbone_tables(metadata: MetaData) -> tuple[Table, Table]:
 
 
 def insert_ignoring_conflicts(dialect: str, table: Table):
-    """INSERT ... ON CONFLICT DO NOTHING for the dialects Kongtun supports."""
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING <primary key>, for the dialects Kongtun supports.
+
+    A row comes back only when this statement inserted it, so callers know whether it was new.
+    """
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:
         raise NotImplementedError(f"no insert-or-ignore for {dialect}")
-    return insert(table).on_conflict_do_nothing().returning(table.c.event_id)
+    return insert(table).on_conflict_do_nothing().returning(next(iter(table.primary_key.columns)))
 
 
 class UnitOfWork:

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
+from kongtun_common.db import insert_ignoring_conflicts
 from kongtun_common.errors import Conflict, InvalidInput, NotFound
 from kongtun_common.thai import BANGKOK
 
@@ -41,14 +42,9 @@ def new_id() -> str:
 
 
 def insert_or_ignore(session, table, values: dict) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING; True if the row was inserted."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    key = next(iter(table.primary_key.columns))
-    statement = insert(table).values(**values).on_conflict_do_nothing().returning(key)
-    return session.execute(statement).first() is not None  # a row comes back only if this insert made it
+    """Insert unless the primary key is taken; True if the row was inserted."""
+    statement = insert_ignoring_conflicts(session.get_bind().dialect.name, table).values(**values)
+    return session.execute(statement).first() is not None
 
 
 # --- the recipient directory ----------------------------------------------------------------------
