@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PACKAGES := libs/common/pyproject.toml $(wildcard services/*/pyproject.toml) gateway/pyproject.toml
 
-.PHONY: install run test test-fast lint format bench asyncapi clean
+.PHONY: install run test test-faults test-fast lint format bench bench-all asyncapi clean
 
 install: $(STAMP)
 
@@ -24,6 +24,11 @@ run: install
 test: install
 	$(PY) -m pytest
 
+## test-faults: faults under load (broker restart, kill -9 of each process, PostgreSQL stopped 10 s) and
+## scale-out, on a private RabbitMQ node and PostgreSQL cluster the tests start themselves (~5 min)
+test-faults: install
+	$(PY) -m pytest tests/faults
+
 ## test-fast: everything but the end-to-end processes
 test-fast: install
 	$(PY) -m pytest --ignore=tests/e2e
@@ -39,6 +44,10 @@ format: install
 ## bench: the slice's submit throughput at the gateway vs a bare nameko HTTP->RPC->event chain
 bench: install
 	$(PY) bench/slice_submit.py
+
+## bench-all: make bench, then issue 9's cold start, event propagation latency and memory per process
+bench-all: bench
+	$(PY) bench/issue9.py
 
 ## asyncapi: regenerate docs/asyncapi.yaml from contracts/
 asyncapi: install

@@ -7,7 +7,8 @@ Three minimal services in one process, run by nameko's ServiceRunner:
 - ``bare_reporting``: an ``event_handler`` consuming it, so the event is routed to a queue.
 
 No database, no validation, no outbox: the floor of what nameko itself costs.
-``GET /stats`` answers how many events the handler consumed; ``GET /health`` is for start-up.
+``GET /stats`` answers how many events the handler consumed; ``GET /health`` and ``GET /ready`` (an RPC
+round trip) are for start-up.
 
 Run: ``python bench/bare_chain.py --amqp-uri amqp://.../vhost --port 18100``.
 """
@@ -43,6 +44,10 @@ class BareGateway:
     def health(self, request):
         return 200, {"Content-Type": "application/json"}, '{"status": "ok"}'
 
+    @http("GET", "/ready")
+    def ready(self, request):  # the RPC path works (bare_projects consumes its queue)
+        return 200, {"Content-Type": "application/json"}, json.dumps(self.projects.ping())
+
     @http("GET", "/stats")
     def stats(self, request):
         return 200, {"Content-Type": "application/json"}, json.dumps({"consumed": CONSUMED})
@@ -52,6 +57,10 @@ class BareProjects:
     name = "bare_projects"
 
     dispatch = EventDispatcher()
+
+    @rpc
+    def ping(self):
+        return {"status": "ok"}
 
     @rpc
     def submit(self, project_id):

@@ -32,6 +32,7 @@ from kongtun_common.errors import (
     NotFound,
     ServiceUnavailable,
     flatten_marshmallow_errors,
+    is_unavailable,
 )
 from kongtun_common.observability import CORRELATION_KEY, HTTP_LATENCY, HTTP_REQUESTS
 
@@ -101,6 +102,9 @@ def problem_for(exc: BaseException) -> Response:
     """The problem+json answer for an error, per the ``PROBLEMS`` table."""
     if isinstance(exc, HTTPException):  # raised by werkzeug while reading the request, e.g. 413
         return problem_response(exc.code or 400, f"http-{exc.code}", exc.name, exc.description or "")
+    if not isinstance(exc, KongtunError) and is_unavailable(exc):  # e.g. the gateway's own database is down
+        log.warning("unavailable: %s: %s", type(exc).__name__, exc)
+        exc = ServiceUnavailable("gateway", "a dependency is unreachable")
     known = next((entry for error_type, entry in PROBLEMS.items() if isinstance(exc, error_type)), None)
     if known is None:
         log.error("unexpected error: %s: %s", type(exc).__name__, exc, exc_info=exc)

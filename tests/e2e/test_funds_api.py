@@ -2,11 +2,17 @@
 
 import json
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from kongtun_common import testing
+from kongtun_common.engine import make_engine
+from kongtun_common.thai import BANGKOK, fiscal_year_be
+from kongtun_gateway import auth
+
+from .conftest import Api
 
 DATA = Path(__file__).resolve().parents[2] / "services" / "funds" / "kongtun_funds" / "data"
 PROBLEM = "application/problem+json"
@@ -182,3 +188,101 @@ def test_people_and_the_rule_set(pattani):
         "idle_balance_max_percent": -1
     }
     assert fields_of(api.http.put(api.base + "/api/v1/rule-set", json=bad, timeout=15)) == {"idle_balance_max_percent"}
+
+
+def test_a_quarterly_financial_report_is_sent_once_locked_and_only_by_the_funds_own_people(stack, pattani):
+    api = pattani
+    spy = testing.EventSpy(stack.amqp_uri, "kongtun.FundFinancialReportSubmitted.v1")
+    try:
+        for entry in (
+            {"kind": "income", "code": 40100, "amount": "100000.00", "entry_date": "2023-10-15"},
+            {"kind": "disbursement", "code": 50300, "amount": "12000.01", "entry_date": "2024-02-01"},
+            {"kind": "disbursement", "code": 50300, "amount": "500.00", "entry_date": "2024-04-01"},  # Q3
+        ):
+            assert api.post("/api/v1/funds/L9202/ledger", {**entry, "fiscal_year": 2567}).status_code == 201
+        body = {"fiscal_year": 2567, "quarter": 2, "submitted_by": "นางสาวสมศรี ใจดี"}
+        sent = api.post("/api/v1/funds/L9202/financial-reports", body)
+        assert sent.status_code == 201, sent.text
+        report = sent.json()
+        assert (report["period_start"], report["period_end"], report["title_th"]) == (
+            "2024-01-01",
+            "2024-03-31",
+            "รายงานการเงินไตรมาสที่ 2 ปีงบประมาณ 2567",
+        )
+        assert (report["carried"], report["income"], report["spending"], report["balance"]) == (
+            "0.00",
+            "100000.00",
+            "12000.01",
+            "87999.99",
+        )
+        [event] = spy.collect(1)
+        assert (event["data"]["balance_satang"], event["data"]["submitted_by"]) == (8_799_999, "นางสาวสมศรี ใจดี")
+
+        again = api.post("/api/v1/funds/L9202/financial-reports", {**body, "submitted_by": "คนอื่น"})
+        assert again.status_code == 409 and again.headers["Content-Type"].startswith(PROBLEM)
+        assert "ไตรมาสที่ 2 ปีงบประมาณ 2567" in again.json()["detail"]
+        current = fiscal_year_be(datetime.now(BANGKOK).date())
+        for change, field in (
+            ({"fiscal_year": current, "quarter": 4}, "quarter"),  # this year's Q4 has not ended
+            ({"fiscal_year": 2024}, "fiscal_year"),  # C.E. for B.E.
+            ({"fiscal_year": 2548}, "fiscal_year"),  # before the funds began
+            ({"fiscal_year": current + 2}, "fiscal_year"),
+            ({"quarter": 5}, "quarter"),
+            ({"submitted_by": ""}, "submitted_by"),
+        ):
+            refused = api.post("/api/v1/funds/L9202/financial-reports", {**body, **change})
+            assert refused.status_code == 422 and fields_of(refused) == {field}, (change, refused.text)
+        assert api.post("/api/v1/funds/L0000/financial-reports", body).status_code == 404
+
+        # A fund officer of another fund cannot send it (not found, as for anything out of scope); the
+        # fund's own officer can; a committee member may read but not send.
+        engine = make_engine(f"sqlite:///{Path(stack.var) / 'gateway.db'}")
+        try:
+            tokens = {
+                name: auth.issue_token(engine, name, role, "fund", code, 12)[1]
+                for name, role, code in (
+                    ("other officer", "fund_officer", "L9101"),
+                    ("own officer", "fund_officer", "L9202"),
+                    ("own committee", "committee_member", "L9202"),
+                )
+            }
+        finally:
+            engine.dispose()
+        q1 = {**body, "quarter": 1}
+        other = Api(api.base, tokens["other officer"])
+        assert other.post("/api/v1/funds/L9202/financial-reports", q1).status_code == 404
+        assert other.get("/api/v1/funds/L9202/financial-reports").status_code == 404
+        committee = Api(api.base, tokens["own committee"])
+        assert committee.post("/api/v1/funds/L9202/financial-reports", q1).status_code == 403
+        assert committee.get("/api/v1/funds/L9202/financial-reports").json()["total"] == 1
+        own = Api(api.base, tokens["own officer"]).post("/api/v1/funds/L9202/financial-reports", q1)
+        assert own.status_code == 201 and (own.json()["income"], own.json()["spending"]) == ("100000.00", "0.00")
+
+        listed = api.get("/api/v1/funds/L9202/financial-reports", params={"fiscal_year": 2567}).json()
+        assert [(item["quarter"], item["balance"]) for item in listed["items"]] == [(2, "87999.99"), (1, "100000.00")]
+        assert len(spy.collect(3, timeout=2.0)) == 2
+    finally:
+        spy.close()
+
+
+def test_a_mentor_assigned_to_a_fund_is_announced_once(stack, pattani):
+    api = pattani
+    spy = testing.EventSpy(stack.amqp_uri, "kongtun.MentorAssigned.v1")
+    try:
+        mentor = api.post(
+            "/api/v1/mentors",
+            {"name": "นางมารีแย สาและ", "level": "fund", "province": "ปัตตานี", "fund_codes": ["L9301"]},
+        )
+        assert mentor.status_code == 201, mentor.text
+        mentor_id = mentor.json()["id"]
+        for _ in range(2):
+            assigned = api.post(f"/api/v1/mentors/{mentor_id}/funds", {"fund_code": "L9302"})
+            assert assigned.status_code == 200 and assigned.json()["fund_codes"] == ["L9301", "L9302"]
+        again = api.post(f"/api/v1/mentors/{mentor_id}/funds", {"fund_code": "L9301"})
+        assert again.status_code == 200
+        events = spy.collect(3, timeout=3.0)
+        assert sorted(event["data"]["fund_code"] for event in events) == ["L9301", "L9302"]
+        assert {event["data"]["district"] for event in events} == {"เมืองปัตตานี"}
+        assert all(event["data"]["mentor_id"] == mentor_id for event in events)
+    finally:
+        spy.close()

@@ -211,6 +211,56 @@ def test_a_project_submitted_on_the_bus_reaches_the_fund_officer_by_email(stack,
     assert len(mail.to("officer@banrai.example")) == 1
 
 
+def test_an_overdue_fund_duty_on_the_bus_reaches_officer_and_mentor_by_email_and_webhook(stack, api, mail, hooks):
+    """FundReportOverdue is published as the reporting service does; the same notice twice is one email each."""
+    people = {"officer": "fund.officer@khuan.example", "mentor": "fund.mentor@khuan.example"}
+    for role, email in people.items():
+        created(
+            api.post(
+                f"{BASE}/recipients",
+                {"name": f"ผู้รับ {role}", "email": email, "roles": [{"scope": "L3364", "role": role}]},
+            )
+        )
+    subscription = created(
+        api.post(
+            f"{BASE}/webhooks",
+            {"owner": "สสจ.พัทลุง", "url": hooks.url, "types": ["FundReportOverdue"], "fund_codes": ["L3364"]},
+        )
+    )
+    data = {
+        "obligation_id": str(uuid.uuid4()),
+        "fund_code": "L3364",
+        "fund_name": "กองทุนหลักประกันสุขภาพเทศบาลตำบลควนขนุน",
+        "subdistrict": "ควนขนุน",
+        "district": "ควนขนุน",
+        "province": "พัทลุง",
+        "region": 12,
+        "fiscal_year": 2567,
+        "duty": "quarterly_financial_report",
+        "quarter": 2,
+        "due_date": "2024-04-30",
+        "days_overdue": 7,
+    }
+    for _ in range(2):  # the same notice twice, as two events
+        event = testing.make_event("FundReportOverdue", data, subject="L3364", service="reporting")
+        testing.publish_event(stack.amqp_uri, event)
+    testing.wait_for(lambda: all(mail.to(email) for email in people.values()), timeout=20)
+    [to_officer] = mail.to(people["officer"])
+    assert to_officer["Subject"] == (
+        "แจ้งเตือน: รายงานการเงินไตรมาสที่ 2 ปีงบประมาณ 2567 เลยกำหนด 7 วัน (กำหนด 30 เมษายน 2567)"
+    )
+    assert (
+        servers.text_of(mail.to(people["mentor"])[0]).rstrip("\n").endswith("กรุณาติดตามและให้คำแนะนำกองทุนในการส่งรายงาน")
+    )
+    testing.wait_for(lambda: [hit for hit in hooks.received() if '"FundReportOverdue"' in hit["body"]], timeout=20)
+    hits = [hit for hit in hooks.received() if '"FundReportOverdue"' in hit["body"]]
+    assert len(hits) == 1 and json.loads(hits[0]["body"])["data"]["obligation_id"] == data["obligation_id"]
+    assert verify(
+        subscription["secret"], hits[0]["headers"][SIGNATURE_HEADER], hits[0]["body"].encode(), now=hits[0]["at"]
+    )
+    assert all(len(mail.to(email)) == 1 for email in people.values())
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "field"),
     [

@@ -327,3 +327,230 @@ def test_the_xlsx_export_keeps_thai_text_and_every_row(api, district):
     assert rows[0][:3] == ("รหัสอ้างอิงโครงการ", "เลขที่โครงการ", "ชื่อโครงการ")
     assert len(rows) == 109 and {row[7] for row in rows[1:]} == {"พัทลุง"}
     assert all(str(row[17]).endswith(str(START.year + 543)) for row in rows[1:])
+
+
+# ------------------------------------------------------------------ fund duties, spending pace, idle balances,
+# mentors and Thai labels (issue 5), through the funds API where it publishes the events
+
+
+def current_fiscal_year() -> int:
+    from datetime import datetime
+
+    from kongtun_common.thai import BANGKOK, fiscal_year_be
+
+    return fiscal_year_be(datetime.now(BANGKOK).date())
+
+
+def committed_of(code: str) -> int:
+    return sum(amount for fund, _issue, amount in project_plan() if fund == code)
+
+
+def test_fund_duties_are_owed_announced_and_cleared(api, district):
+    api = Patient(api)
+    home = FUNDS[0]
+    ok(
+        api.post(
+            f"/api/v1/funds/{home}/financial-reports",
+            {"fiscal_year": FISCAL_YEAR, "quarter": 1, "submitted_by": "นางสาวสมศรี ใจดี"},
+        ),
+        201,
+    )
+
+    def duties(**params):
+        return ok(api.get("/api/v1/reporting/obligations", params={"kind": "fund", **params}))["items"]
+
+    # the plans approved on 2023-12-08 cleared FY 2567's annual plan; the quarters' reports were owed, and the
+    # timer announced them overdue once each (FundReportOverdue), except the one just sent
+    testing.wait_for(
+        lambda: (
+            all(
+                item["overdue_notices_sent"]
+                for item in duties(fund_code=home, fiscal_year=FISCAL_YEAR, state="overdue")
+            )
+            and len(duties(fund_code=home, fiscal_year=FISCAL_YEAR, state="overdue")) == 3
+        ),
+        timeout=30,
+    )
+    mine = {(item["duty"], item["quarter"]): item for item in duties(fund_code=home, fiscal_year=FISCAL_YEAR)}
+    assert len(mine) == 5
+    plan = mine[("annual_plan", None)]
+    assert (plan["fulfilled_on"], plan["due_date"], plan["kind"]) == ("2023-12-08", "2023-12-31", "fund")
+    assert plan["label_th"] == "แผนงานประจำปีผ่านความเห็นชอบของคณะกรรมการกองทุน ปีงบประมาณ 2567"
+    assert plan["due_date_th"] == "31 ธันวาคม 2566"
+    q1 = mine[("quarterly_financial_report", 1)]
+    assert (
+        q1["due_date"] == "2024-01-30"
+        and q1["fulfilled_on"] is not None
+        and q1["overdue_notices_sent"] in ([], [1, 7, 30])
+    )
+    assert [item["quarter"] for item in duties(fund_code=home, fiscal_year=FISCAL_YEAR, state="late")] == [1]
+    overdue = testing.wait_for(
+        lambda: (
+            all(item["overdue_notices_sent"] for item in duties(fiscal_year=FISCAL_YEAR, state="overdue"))
+            and duties(fiscal_year=FISCAL_YEAR, state="overdue")
+        ),
+        timeout=30,
+    )
+    assert len(overdue) == 4 * len(FUNDS) - 1 and {item["overdue_notices_sent"][-1] for item in overdue} == {30}
+    testing.wait_for(
+        lambda: len(duties(fiscal_year=FISCAL_YEAR, duty="annual_plan", state="fulfilled")) == len(FUNDS), timeout=30
+    )
+
+    # every known fund owes the current fiscal year's duties from the timer's first tick
+    testing.wait_for(lambda: len(duties(fiscal_year=current_fiscal_year())) == 5 * len(FUNDS), timeout=30)
+    both = ok(api.get("/api/v1/reporting/obligations", params={"kind": "all", "fund_code": home}))["items"]
+    assert {item["kind"] for item in both} == {"project", "fund"}
+    assert [item["due_date"] for item in both] == sorted(item["due_date"] for item in both)
+    projects = ok(api.get("/api/v1/reporting/obligations", params={"fund_code": home}))["items"]
+    assert projects and {item["kind"] for item in projects} == {"project"}
+    assert projects[0]["label_th"].startswith("รายงาน")
+
+
+def test_spending_pace_and_idle_balances_come_from_the_ledger(api, district):
+    api = Patient(api)
+    home = FUNDS[0]
+    income, committed = 40000000, committed_of(home)
+    ok(
+        api.post(
+            f"/api/v1/funds/{home}/ledger",
+            {
+                "kind": "disbursement",
+                "code": 50200,
+                "amount": "80000.00",
+                "fiscal_year": FISCAL_YEAR,
+                "entry_date": "2024-02-01",
+                "description": "จ่ายค่าวัสดุ",
+            },
+        ),
+        201,
+    )
+
+    def pace(**params):
+        return ok(api.get("/api/v1/reporting/spending-pace", params={"fiscal_year": FISCAL_YEAR, **params}))
+
+    testing.wait_for(lambda: pace(fund_code=home)["items"][0]["spent"] == "80000.00", timeout=30)
+    [after_q2] = pace(fund_code=home, as_of="2024-04-01")["items"]
+    assert (after_q2["money"], after_q2["spent_percent"], after_q2["behind"]) == ("400000.00", "20.00", False)
+    [after_q3] = pace(fund_code=home, as_of="2024-07-01")["items"]
+    assert (after_q3["evaluated_quarter"], after_q3["threshold_percent"], after_q3["behind"]) == (3, 50, True)
+    rolled = pace(as_of="2024-04-01", group_by="province")
+    assert rolled["total"] == len(FUNDS) and rolled["as_of"] == "2024-04-01"
+    assert rolled["groups"] == [{"key": "พัทลุง", "fiscal_year": FISCAL_YEAR, "funds": 14, "behind": 13}]
+    assert [item["fund_code"] for item in pace(as_of="2024-04-01", behind="false")["items"]] == [home]
+    page = pace(as_of="2024-04-01", per_page=5, page=3)
+    assert (page["total"], len(page["items"]), page["page"]) == (14, 4, 3)
+
+    testing.wait_for(
+        lambda: (
+            ok(api.get("/api/v1/reporting/idle-balances", params={"fund_code": home}))["items"][0]["committed"]
+            == baht(committed)
+        ),
+        timeout=30,
+    )
+    [idle] = ok(api.get("/api/v1/reporting/idle-balances", params={"fund_code": home}))["items"]
+    available = income - committed - 8000000
+    assert idle["available"] == baht(available)
+    assert idle["flagged"] is (available * 100 > 10 * income)
+    by_district = ok(api.get("/api/v1/reporting/idle-balances", params={"group_by": "district", "flagged": "true"}))
+    assert sum(group["funds"] for group in by_district["groups"]) == by_district["total"]
+
+
+def test_mentors_per_fund_through_the_funds_api(api, district):
+    api = Patient(api)
+    busy = ok(
+        api.post(
+            "/api/v1/mentors",
+            {"name": "นายสมชาย ใจดี", "level": "provincial", "province": "พัทลุง", "fund_codes": FUNDS[:3]},
+        ),
+        201,
+    )
+    ok(
+        api.post(
+            "/api/v1/mentors",
+            {"name": "นางสาวสมศรี รักษ์ถิ่น", "level": "fund", "province": "พัทลุง", "fund_codes": [FUNDS[0]]},
+        ),
+        201,
+    )
+
+    def mentors(**params):
+        return ok(api.get("/api/v1/reporting/mentors", params=params))
+
+    testing.wait_for(lambda: mentors()["mentors"] == 2, timeout=30)
+    report = mentors(group_by="district")
+    assert (report["funds"], report["funds_without_mentor"]) == (14, FUNDS[3:])
+    [over] = report["mentors_over_limit"]
+    assert (over["mentor_id"], over["fund_count"], over["funds"]) == (busy["id"], 3, FUNDS[:3])
+    first = mentors(fund_code=FUNDS[0])["items"][0]
+    assert first["mentor_count"] == 2
+    assert {mentor["level_th"] for mentor in first["mentors"]} == {"พี่เลี้ยงระดับจังหวัด", "พี่เลี้ยงระดับกองทุน"}
+    assert sum(group["funds_without_mentor"] for group in report["groups"]) == 11
+    assert mentors(without_mentor="true", per_page=500)["total"] == 11
+
+
+def test_new_reporting_queries_name_the_field_at_fault(api, district):
+    api = Patient(api)
+    for path, params, field in (
+        ("/api/v1/reporting/spending-pace", {"as_of": "31/12/2566"}, "as_of"),
+        ("/api/v1/reporting/spending-pace", {"group_by": "colour"}, "group_by"),
+        ("/api/v1/reporting/idle-balances", {"per_page": "0"}, "per_page"),
+        ("/api/v1/reporting/idle-balances", {"fund_code": "3363"}, "fund_code"),
+        ("/api/v1/reporting/mentors", {"without_mentor": "perhaps"}, "without_mentor"),
+        ("/api/v1/reporting/obligations", {"kind": "village"}, "kind"),
+        ("/api/v1/reporting/obligations", {"duty": "weekly"}, "duty"),
+    ):
+        response = api.get(path, params=params)
+        assert response.status_code == 422, (path, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert field in [error["field"] for error in response.json()["errors"]], response.text
+
+
+def test_scoped_tokens_see_only_their_rows(stack, district):
+    from kongtun_common.engine import make_engine
+    from kongtun_gateway import auth
+
+    from .conftest import Api
+
+    engine = make_engine(f"sqlite:///{Path(stack.var) / 'gateway.db'}")
+    try:
+
+        def client(kind, scope, region):
+            _token_id, token = auth.issue_token(engine, f"reader@{kind}-{scope}", "mentor", kind, scope, region)
+            return Patient(Api(stack.api.base, token))
+
+        home = client("province", "พัทลุง", 12)
+        away = client("province", "สงขลา", 12)
+        fund = client("fund", FUNDS[1], 12)
+        foreign = client("region", "11", 11)
+        for path in ("/api/v1/reporting/spending-pace", "/api/v1/reporting/idle-balances", "/api/v1/reporting/mentors"):
+            assert ok(home.get(path))["total"] == 14, path
+            assert ok(away.get(path))["total"] == 0, path
+            assert [item["fund_code"] for item in ok(fund.get(path))["items"]] == [FUNDS[1]], path
+            assert ok(away.get(path, params={"province": "พัทลุง"}))["total"] == 0, path  # the scope wins
+            assert foreign.get(path).status_code == 403, path
+        assert ok(away.get("/api/v1/reporting/obligations", params={"kind": "fund"}))["items"] == []
+        assert {
+            item["fund_code"] for item in ok(fund.get("/api/v1/reporting/obligations", params={"kind": "all"}))["items"]
+        } == {FUNDS[1]}
+    finally:
+        engine.dispose()
+
+
+def test_the_people_export_reads_thai_labels_and_the_machine_export_keeps_codes(api, district):
+    api = Patient(api)
+    machine = api.get("/api/v1/reporting/exports/projects.csv", params={"fund_code": FUNDS[0]})
+    row = next(csv.DictReader(io.StringIO(machine.content.decode("utf-8"))))
+    assert (row["status"], row["owner_kind"], row["spending_type"]) == ("approved", "citizen_group", "2")
+    assert row["issue"] in ISSUES
+    people = api.get("/api/v1/reporting/exports/projects.csv", params={"fund_code": FUNDS[0], "format": "people"})
+    row = next(csv.DictReader(io.StringIO(people.content.decode("utf-8").lstrip("\ufeff"))))
+    assert (row["สถานะ"], row["ประเภทผู้รับทุน"]) == ("อนุมัติแล้ว", "กลุ่มหรือองค์กรประชาชน")
+    assert row["ประเภทการใช้จ่าย"].startswith("ประเภทที่ 2")
+    names = {issue["name_th"] for issue in TAXONOMY["issues"]}
+    assert row["ประเด็น"] in names
+    openpyxl = pytest.importorskip("openpyxl")
+    sheet = openpyxl.load_workbook(
+        io.BytesIO(api.get("/api/v1/reporting/exports/projects.xlsx", params={"fund_code": FUNDS[0]}).content),
+        read_only=True,
+    ).worksheets[0]
+    first = list(sheet.iter_rows(min_row=2, max_row=2, values_only=True))[0]
+    assert first[14] == "อนุมัติแล้ว" and first[10] in names

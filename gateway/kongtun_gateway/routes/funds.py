@@ -232,6 +232,37 @@ class CommitmentOut(Schema):
     release_reason = fields.String(allow_none=True)
 
 
+class FinancialReportIn(Schema):
+    fiscal_year = fields.Integer(required=True, strict=True, validate=FISCAL_YEAR, **example(2567))
+    quarter = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(1, 4, error="Must be a quarter of the fiscal year: 1 (October-December) to 4."),
+        metadata={"example": 2, "description": "1 = October-December, 2 = January-March ... 4 = July-September"},
+    )
+    submitted_by = fields.String(required=True, validate=THAI_TEXT, **example("นางสาวสมศรี ใจดี"))
+
+
+class FinancialReportOut(PlaceOut):
+    id = fields.String()
+    fiscal_year = fields.Integer(**example(2567))
+    quarter = fields.Integer(**example(2))
+    title_th = fields.String(**example("รายงานการเงินไตรมาสที่ 2 ปีงบประมาณ 2567"))
+    period_start = fields.Date(**example("2024-01-01"))
+    period_end = fields.Date(**example("2024-03-31"))
+    carried = fields.String(metadata={"example": "7499.50", "description": "Balance carried from earlier years"})
+    income = fields.String(metadata={"example": "305955.01", "description": "From the start of the fiscal year"})
+    spending = fields.String(metadata={"example": "12000.01", "description": "From the start of the fiscal year"})
+    balance = fields.String(metadata={"example": "301454.50", "description": "carried + income - spending"})
+    submitted_by = fields.String(**example("นางสาวสมศรี ใจดี"))
+    submitted_at = fields.DateTime()
+    locked = fields.Boolean(**example(True))
+
+
+class FinancialReportQuery(PageQuery):
+    fiscal_year = fields.Integer(load_default=None, validate=FISCAL_YEAR, **example(2567))
+
+
 class FundPersonIn(Schema):
     role = fields.String(
         required=True, validate=validate.OneOf(["committee_member", "officer"]), **example("committee_member")
@@ -514,6 +545,7 @@ MentorPage = paged(MentorRecordOut, "MentorPage")
 DistrictCommitteePage = paged(DistrictCommitteeOut, "DistrictCommitteePage")
 ProgrammePage = paged(ProgrammeOut, "ProgrammePage")
 PlanPage = paged(FundPlanOut, "PlanPage")
+FinancialReportPage = paged(FinancialReportOut, "FinancialReportPage")
 
 
 def query_of(request, schema: type[Schema]) -> dict:
@@ -646,6 +678,32 @@ class FundsRoutes:
     )
     def list_commitments(self, request, code):
         return json_response(self.funds.list_commitments(code, query_of(request, EntryQuery)))
+
+    @route(
+        "GET",
+        "/api/v1/funds/<code>/financial-reports",
+        "A fund's quarterly financial reports (รายงานการเงินรายไตรมาส)",
+        TAG,
+        query=FinancialReportQuery,
+        response=FinancialReportPage,
+        errors=(404, 422, 503),
+    )
+    def list_fund_financial_reports(self, request, code):
+        return json_response(self.funds.list_financial_reports(code, query_of(request, FinancialReportQuery)))
+
+    @route(
+        "POST",
+        "/api/v1/funds/<code>/financial-reports",
+        "Send a quarterly financial report: the ledger's figures at the quarter's end, locked once sent "
+        "(FundFinancialReportSubmitted)",
+        TAG,
+        body=FinancialReportIn,
+        response=FinancialReportOut,
+        status=201,
+        errors=(400, 404, 409, 415, 422, 503),
+    )
+    def submit_fund_financial_report(self, request, code):
+        return json_response(self.funds.submit_financial_report(code, read_json(request, FinancialReportIn)), 201)
 
     @route(
         "GET",

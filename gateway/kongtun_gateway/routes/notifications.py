@@ -20,6 +20,8 @@ ROLES = ["owner", "officer", "committee", "mentor", "chair", "secretary", "membe
 WEBHOOK_TYPES = [
     "ReportDue",
     "ReportOverdue",
+    "FundReportDue",
+    "FundReportOverdue",
     "ProjectSubmitted",
     "ProjectApproved",
     "ProjectRevisionRequested",

@@ -84,3 +84,22 @@ class ServiceUnavailable(KongtunError):
         self.service = service
         self.reason = reason
         self.args = (service, reason)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` is an outage of the infrastructure (database or broker unreachable, connection lost),
+    not a bug: the caller gets 503 with Retry-After and an event is retried later, never dead-lettered for it."""
+    from amqp.exceptions import ConnectionError as AmqpConnectionError
+    from amqp.exceptions import RecoverableConnectionError
+    from kombu.exceptions import OperationalError as BrokerUnavailable
+    from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError
+    from sqlalchemy.exc import OperationalError as DatabaseUnavailable
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, ServiceUnavailable):
+        return True
+    if isinstance(exc, DatabaseUnavailable | InterfaceError | DisconnectionError | PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, BrokerUnavailable | AmqpConnectionError | RecoverableConnectionError | ConnectionError)

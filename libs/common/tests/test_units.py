@@ -110,3 +110,17 @@ def test_an_unknown_event_type_has_no_contract():
 def test_undecodable_bodies_are_envelope_errors(body):
     with pytest.raises(EnvelopeError):
         decode(body)
+
+
+def test_an_outage_is_told_apart_from_a_bug():
+    from kombu.exceptions import OperationalError as BrokerDown
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.exc import OperationalError as DatabaseDown
+
+    from kongtun_common.errors import ServiceUnavailable, is_unavailable
+
+    outages = [BrokerDown("ECONNREFUSED"), DatabaseDown("SELECT 1", {}, Exception("server closed the connection"))]
+    outages += [ConnectionResetError(104, "reset"), ServiceUnavailable("funds")]
+    bugs = [ValueError("x"), KeyError("fund_code"), IntegrityError("INSERT", {}, Exception("duplicate key"))]
+    assert all(is_unavailable(exc) for exc in outages)
+    assert not any(is_unavailable(exc) for exc in bugs)

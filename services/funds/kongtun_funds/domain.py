@@ -77,6 +77,26 @@ def quarter_ends(fiscal_year: int) -> dict[str, date]:
     return {"q1": date(year - 1, 12, 31), "q2": date(year, 3, 31), "q3": date(year, 6, 30), "q4": date(year, 9, 30)}
 
 
+QUARTERS = (1, 2, 3, 4)
+
+
+def quarter_bounds(fiscal_year: int, quarter: int) -> tuple[date, date]:
+    """Quarter 1 of FY 2567 is 2023-10-01 .. 2023-12-31, quarter 2 2024-01-01 .. 2024-03-31, and so on."""
+    if quarter not in QUARTERS:
+        raise InvalidInput({"quarter": ["Must be a quarter of the fiscal year: 1 (October-December) to 4."]})
+    year = fiscal_year - BE_OFFSET
+    return {
+        1: (date(year - 1, 10, 1), date(year - 1, 12, 31)),
+        2: (date(year, 1, 1), date(year, 3, 31)),
+        3: (date(year, 4, 1), date(year, 6, 30)),
+        4: (date(year, 7, 1), date(year, 9, 30)),
+    }[quarter]
+
+
+def quarter_name_th(fiscal_year: int, quarter: int) -> str:
+    return f"ไตรมาสที่ {quarter} ปีงบประมาณ {fiscal_year}"
+
+
 def check_fiscal_year(fiscal_year: int, today: date, field_name: str = "fiscal_year") -> int:
     """A fiscal year the funds can have: from FY 2549 (when they started) to next year."""
     latest = fiscal_year_be(today) + 1
@@ -426,6 +446,77 @@ def balances_from_totals(fiscal_year: int, totals: list[tuple[int, str, int, int
     return Balances(
         fiscal_year, carried, income, committed, spent, income_by_code, committed_by_type, spent_by_type, citizen
     )
+
+
+# ------------------------------------------------------------------ the quarterly financial report
+
+
+@dataclass(frozen=True)
+class QuarterFigures:
+    """A fund's money at the end of a quarter (รายงานการเงินรายไตรมาส), in satang.
+
+    ``income`` and ``spending`` run from the start of the fiscal year to the end of the quarter;
+    ``carried`` is the ledger's carried balance (what earlier years left: their income less what they
+    spent and still hold committed), so ``balance = carried + income - spending``.
+    """
+
+    fiscal_year: int
+    quarter: int
+    period_start: date
+    period_end: date
+    carried: int
+    income: int
+    spending: int
+
+    @property
+    def balance(self) -> int:
+        return self.carried + self.income - self.spending
+
+
+def check_reportable_quarter(fiscal_year: int, quarter: int, today: date) -> tuple[date, date]:
+    """The quarter's first and last day, if its report may be sent today (Asia/Bangkok): the quarter has ended."""
+    check_fiscal_year(fiscal_year, today)
+    if isinstance(quarter, bool) or not isinstance(quarter, int):
+        raise InvalidInput({"quarter": ["Must be a quarter of the fiscal year: 1 (October-December) to 4."]})
+    start, end = quarter_bounds(fiscal_year, quarter)
+    if today <= end:
+        raise InvalidInput(
+            {
+                "quarter": [
+                    f"Quarter {quarter} of fiscal year {fiscal_year} ({quarter_name_th(fiscal_year, quarter)}) "
+                    f"ends on {end.isoformat()}; its financial report can be sent from "
+                    f"{date.fromordinal(end.toordinal() + 1).isoformat()}."
+                ]
+            }
+        )
+    return start, end
+
+
+def quarter_figures(
+    fiscal_year: int, quarter: int, carried: int, movements: list[tuple[str, date, int]]
+) -> QuarterFigures:
+    """The quarter's figures from the fiscal year's ledger movements ``(kind, entry_date, satang)``.
+
+    Income is income and refunds (40100-40500), spending is disbursements (50100-50500), each dated on or
+    before the quarter's last day; commitments and releases are not money in or out.
+    """
+    start, end = quarter_bounds(fiscal_year, quarter)
+    income = spending = 0
+    for kind, entry_date, amount in movements:
+        if entry_date > end:
+            continue
+        if kind in ("income", "refund"):
+            income += amount
+        elif kind == "disbursement":
+            spending += amount
+    return QuarterFigures(fiscal_year, quarter, start, end, carried, income, spending)
+
+
+def check_submitter(name: str) -> str:
+    cleaned = (name or "").strip()
+    if not cleaned:
+        raise InvalidInput({"submitted_by": ["Name who sends the report, e.g. นางสาวสมศรี ใจดี."]})
+    return cleaned
 
 
 # ------------------------------------------------------------------ the rule set

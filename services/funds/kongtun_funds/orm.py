@@ -290,6 +290,26 @@ closed_projects = Table(
     Column("closed_at", UtcDateTime, nullable=False),
 )
 
+# Quarterly financial reports (รายงานการเงินรายไตรมาส): the ledger's figures when sent, locked once sent
+# (one per fund, fiscal year and quarter).
+financial_reports = Table(
+    "financial_reports",
+    metadata,
+    Column("id", UUID, primary_key=True),
+    Column("fund_code", String(5), ForeignKey("funds.code"), nullable=False),
+    Column("fiscal_year", Integer, nullable=False),
+    Column("quarter", Integer, nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("carried_satang", BigInteger, nullable=False),
+    Column("income_satang", BigInteger, nullable=False),
+    Column("spending_satang", BigInteger, nullable=False),
+    Column("balance_satang", BigInteger, nullable=False),
+    Column("submitted_by", NAME, nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=False),
+    UniqueConstraint("fund_code", "fiscal_year", "quarter", name="uq_financial_report_quarter"),
+)
+
 rule_sets = Table(
     "rule_sets",
     metadata,

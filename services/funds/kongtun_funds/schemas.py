@@ -202,6 +202,20 @@ class EntryFilters(Page):
     )
 
 
+class FinancialReportIn(Schema):
+    fiscal_year = fields.Integer(required=True, strict=True, validate=FISCAL_YEAR)
+    quarter = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(1, 4, error="Must be a quarter of the fiscal year: 1 (October-December) to 4."),
+    )
+    submitted_by = fields.String(required=True, validate=THAI_TEXT)
+
+
+class FinancialReportFilters(Page):
+    fiscal_year = fields.Integer(load_default=None, allow_none=True, validate=FISCAL_YEAR)
+
+
 class BracketIn(Schema):
     up_to = Baht(required=True, allow_none=True)
     min_percent = fields.Integer(required=True, strict=True, validate=validate.Range(0, 100))

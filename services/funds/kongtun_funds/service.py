@@ -20,6 +20,7 @@ DISTRICT_COMMITTEE_IN, TAXONOMY_IN = schemas.DistrictCommitteeIn(), schemas.Taxo
 PROGRAMME_IN, PROGRAMME_FILTERS, AGREEMENT_IN = schemas.ProgrammeIn(), schemas.ProgrammeFilters(), schemas.AgreementIn()
 PLAN_IN, PLAN_APPROVAL_IN, PLAN_FILTERS = schemas.PlanIn(), schemas.PlanApprovalIn(), schemas.PlanFilters()
 ENTRY_IN, ENTRY_FILTERS, RULE_SET_IN = schemas.EntryIn(), schemas.EntryFilters(), schemas.RuleSetIn()
+FINANCIAL_REPORT_IN, FINANCIAL_REPORT_FILTERS = schemas.FinancialReportIn(), schemas.FinancialReportFilters()
 
 
 def wire(value):
@@ -268,6 +269,18 @@ class FundsService:
             raise InvalidInput({"as_of": ["Must be a date, e.g. 2024-03-31."]}) from None
         with self.db.read() as session:
             return wire(use_cases.evaluate(session, code, _fiscal_year(fiscal_year), day))
+
+    @rpc
+    def submit_financial_report(self, code: str, payload: dict) -> dict:
+        details = load_or_raise(FINANCIAL_REPORT_IN, payload)
+        with self.db.unit_of_work() as uow:
+            return wire(use_cases.submit_financial_report(uow, code, details))
+
+    @rpc
+    def list_financial_reports(self, code: str, filters: dict | None = None) -> dict:
+        loaded = load_or_raise(FINANCIAL_REPORT_FILTERS, filters or {})
+        with self.db.read() as session:
+            return wire(use_cases.list_financial_reports(session, code, loaded))
 
     @rpc
     def get_rules(self) -> dict:

@@ -262,3 +262,71 @@ def test_fiscal_years_and_terms():
     assert domain.term_expired(None, date(2024, 1, 8)) is False
     with pytest.raises(InvalidInput):
         domain.check_district_committee([{"role": "member"}])
+
+
+# ------------------------------------------------------------------ the quarterly financial report
+
+
+@pytest.mark.parametrize(
+    ("quarter", "start", "end"),
+    [
+        (1, date(2023, 10, 1), date(2023, 12, 31)),  # Q1 = October-December of the year before (C.E.)
+        (2, date(2024, 1, 1), date(2024, 3, 31)),
+        (3, date(2024, 4, 1), date(2024, 6, 30)),
+        (4, date(2024, 7, 1), date(2024, 9, 30)),
+    ],
+)
+def test_the_quarters_of_fiscal_year_2567(quarter, start, end):
+    assert domain.quarter_bounds(2567, quarter) == (start, end)
+    assert domain.quarter_name_th(2567, quarter) == f"ไตรมาสที่ {quarter} ปีงบประมาณ 2567"
+
+
+def test_the_last_day_of_february_of_a_leap_year_lies_in_q2_and_feeds_it():
+    start, end = domain.quarter_bounds(2567, 2)
+    assert start <= date(2024, 2, 29) <= end
+
+
+def test_quarter_figures_run_from_the_start_of_the_year_to_the_quarters_last_day_to_the_satang():
+    movements = [
+        ("income", date(2023, 10, 1), 235_350_00),  # the first day of FY 2567
+        ("income", date(2023, 12, 31), 70_605_01),  # the last day of Q1
+        ("disbursement", date(2023, 12, 31), 12_000_01),
+        ("commitment", date(2023, 11, 1), 50_000_00),  # not money in or out
+        ("release", date(2023, 12, 1), 50_000_00),
+        ("refund", date(2024, 1, 1), 1_234_56),  # the first day of Q2
+        ("disbursement", date(2024, 3, 31), 30_000_00),  # the last day of Q2
+        ("income", date(2024, 4, 1), 99),  # Q3
+    ]
+    q1 = domain.quarter_figures(2567, 1, 35_350_00, movements)
+    assert (q1.period_start, q1.period_end) == (date(2023, 10, 1), date(2023, 12, 31))
+    assert (q1.carried, q1.income, q1.spending) == (35_350_00, 305_955_01, 12_000_01)
+    assert q1.balance == 35_350_00 + 305_955_01 - 12_000_01 == 329_305_00
+    q2 = domain.quarter_figures(2567, 2, 35_350_00, movements)
+    assert (q2.income, q2.spending, q2.balance) == (305_955_01 + 1_234_56, 42_000_01, 300_539_56)
+    q4 = domain.quarter_figures(2567, 4, 0, movements)
+    assert (q4.income, q4.spending, q4.balance) == (307_190_56, 42_000_01, 265_190_55)
+
+
+def test_a_quarter_can_be_reported_only_after_its_last_day_in_a_possible_fiscal_year():
+    assert domain.check_reportable_quarter(2567, 2, date(2024, 4, 1)) == (date(2024, 1, 1), date(2024, 3, 31))
+    assert domain.check_reportable_quarter(2567, 1, date(2024, 1, 1))[1] == date(2023, 12, 31)
+    with pytest.raises(InvalidInput) as refused:
+        domain.check_reportable_quarter(2567, 2, date(2024, 3, 31))  # its last day: not ended yet
+    assert list(refused.value.errors) == ["quarter"]
+    assert "ไตรมาสที่ 2 ปีงบประมาณ 2567" in refused.value.errors["quarter"][0]
+    assert "2024-04-01" in refused.value.errors["quarter"][0]
+    with pytest.raises(InvalidInput) as refused:
+        domain.check_reportable_quarter(2568, 1, date(2024, 4, 1))  # next year: nothing has ended
+    assert list(refused.value.errors) == ["quarter"]
+    for year in (2024, 2548, 2570, True):  # C.E. for B.E., before the funds began, years ahead, not a number
+        with pytest.raises(InvalidInput) as refused:
+            domain.check_reportable_quarter(year, 1, date(2024, 4, 1))
+        assert list(refused.value.errors) == ["fiscal_year"], year
+    for quarter in (0, 5, "2"):
+        with pytest.raises(InvalidInput) as refused:
+            domain.check_reportable_quarter(2567, quarter, date(2024, 4, 1))
+        assert list(refused.value.errors) == ["quarter"], quarter
+    with pytest.raises(InvalidInput) as refused:
+        domain.check_submitter("   ")
+    assert list(refused.value.errors) == ["submitted_by"]
+    assert domain.check_submitter(" นางสาวสมศรี ใจดี ") == "นางสาวสมศรี ใจดี"

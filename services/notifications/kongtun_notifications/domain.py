@@ -234,6 +234,87 @@ def report_overdue_message(data: dict, name: str, language: str = "th", role: st
     )
 
 
+# --- fund-level duties (FundReportDue, FundReportOverdue) -------------------------------------------
+
+FUND_PEOPLE = ("officer", "committee", "chair")  # told of a fund's duties; its mentors too once overdue
+
+
+def fund_duty_name(data: dict, language: str = "th") -> str:
+    """``รายงานการเงินไตรมาสที่ 2 ปีงบประมาณ 2567`` / ``แผนงานประจำปีงบประมาณ 2567`` (or English)."""
+    year = data["fiscal_year"]
+    if data["duty"] == "quarterly_financial_report":
+        if language == "en":
+            return f"financial report for quarter {data['quarter']} of fiscal year {year}"
+        return f"รายงานการเงินไตรมาสที่ {data['quarter']} ปีงบประมาณ {year}"
+    return f"annual plan for fiscal year {year}" if language == "en" else f"แผนงานประจำปีงบประมาณ {year}"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def fund_report_due_message(data: dict, today: date, name: str, language: str = "th") -> Message:
+    """A fund's officer and committee: a duty of the fund falls due (``today`` in Asia/Bangkok)."""
+    duty = fund_duty_name(data, language)
+    due_date = date.fromisoformat(data["due_date"])
+    due = people_date(due_date, language)
+    when = _days_text((due_date - today).days, language)
+    plan = data["duty"] == "annual_plan"
+    if language == "en":
+        if plan:
+            text = (
+                f"The fund committee of {data['fund_name']} should approve the {duty} by {due} ({when}).\n"
+                "Please put the plans to the committee for approval before the due date."
+            )
+        else:
+            text = (
+                f"The {duty} of {data['fund_name']} is due by {due} ({when}).\n"
+                "Please send it in the fund system before the due date."
+            )
+        return Message(f"Reminder: {_capital(duty)} due {due}", f"Dear {name},\n{text}")
+    if plan:
+        days = (due_date - today).days
+        when = "ครบกำหนดวันนี้" if days <= 0 else f"ครบกำหนดในอีก {days} วัน"
+        text = (
+            f"{duty} ของ{data['fund_name']} (คณะกรรมการกองทุนควรอนุมัติภายใน {due}) {when}\n"
+            "กรุณาเสนอแผนงานให้คณะกรรมการกองทุนพิจารณาอนุมัติก่อนวันครบกำหนด"
+        )
+    else:
+        text = f"{duty} ของ{data['fund_name']} มีกำหนดส่งภายในวันที่ {due} ({when})\nกรุณาส่งรายงานผ่านระบบกองทุนก่อนวันครบกำหนด"
+    return Message(f"แจ้งเตือน: {duty} ครบกำหนด {due}", f"เรียน {name}\n{text}")
+
+
+def fund_report_overdue_message(data: dict, name: str, language: str = "th", role: str = "officer") -> Message:
+    """A fund's duty is past due: its officer and committee are asked to act, its mentors to follow it up."""
+    duty = fund_duty_name(data, language)
+    due = people_date(date.fromisoformat(data["due_date"]), language)
+    days = data["days_overdue"]
+    plan = data["duty"] == "annual_plan"
+    mentor = role == "mentor"
+    if language == "en":
+        late = f"{days} day{'s' if days != 1 else ''} late"
+        if plan:
+            fact = f"The fund committee of {data['fund_name']} should have approved the {duty} by {due}; it is {late}."
+            ask = "Please put the plans to the committee for approval now."
+        else:
+            fact = f"The {duty} of {data['fund_name']} was due on {due} and is {late}."
+            ask = "Please send it in the fund system now."
+        ask = "Please follow it up with the fund." if mentor else ask
+        return Message(f"Overdue: {_capital(duty)} was due {due} ({late})", f"Dear {name},\n{fact}\n{ask}")
+    if plan:
+        fact = f"{duty} ของ{data['fund_name']} คณะกรรมการกองทุนควรอนุมัติภายใน {due} ขณะนี้ล่าช้ามาแล้ว {days} วัน"
+        ask = "กรุณาเสนอแผนงานให้คณะกรรมการกองทุนพิจารณาอนุมัติโดยเร็ว"
+        follow = "กรุณาติดตามและให้คำแนะนำกองทุนในการจัดทำแผนงาน"
+    else:
+        fact = f"{duty} ของ{data['fund_name']} ครบกำหนดส่งเมื่อวันที่ {due} และล่าช้ามาแล้ว {days} วัน"
+        ask = "กรุณาส่งรายงานผ่านระบบกองทุนโดยเร็ว"
+        follow = "กรุณาติดตามและให้คำแนะนำกองทุนในการส่งรายงาน"
+    return Message(
+        f"แจ้งเตือน: {duty} เลยกำหนด {days} วัน (กำหนด {due})",
+        f"เรียน {name}\n{fact}\n{follow if mentor else ask}",
+    )
+
+
 def _baht(satang: int) -> str:
     whole, fraction = divmod(satang, 100)
     return f"{whole:,}.{fraction:02d}"

@@ -38,7 +38,14 @@ class NotificationsService:
     # --- events -----------------------------------------------------------------------------------
 
     def _apply(self, event, use_case):
-        if self.db.apply_event(event, lambda uow, ev: use_case(uow, ev, utcnow())):
+        queued = []
+
+        def decide(uow, ev):
+            use_case(uow, ev, utcnow())
+            queued.append(getattr(uow, "deliveries_queued", 0))
+
+        # The delivery loop is woken only when this event queued something: most events tell nobody.
+        if self.db.apply_event(event, decide) and sum(queued):
             self.wake()
 
     @event_handler("ReportDue")
@@ -48,6 +55,14 @@ class NotificationsService:
     @event_handler("ReportOverdue")
     def remind_report_overdue(self, event):
         self._apply(event, use_cases.on_report_overdue)
+
+    @event_handler("FundReportDue")
+    def remind_fund_report_due(self, event):
+        self._apply(event, use_cases.on_fund_report_due)
+
+    @event_handler("FundReportOverdue")
+    def remind_fund_report_overdue(self, event):
+        self._apply(event, use_cases.on_fund_report_overdue)
 
     @event_handler("ProjectSubmitted")
     def tell_project_submitted(self, event):

@@ -127,3 +127,78 @@ def test_a_webhook_signature_covers_the_timestamp_and_body():
     assert not verify("s3cret", header, body + b" ", now=1_700_000_010)
     assert not verify("other", header, body, now=1_700_000_010)
     assert not verify("s3cret", header, body, now=1_700_000_000 + 301)  # a replay
+
+
+# --- fund-level duties --------------------------------------------------------------------------
+
+FUND = {
+    "obligation_id": "00000000-0000-0000-0000-000000000001",
+    "fund_code": "L3363",
+    "fund_name": "กองทุนหลักประกันสุขภาพเทศบาลตำบลบ้านไร่",
+    "subdistrict": "บ้านไร่",
+    "district": "ศรีนครินทร์",
+    "province": "พัทลุง",
+    "region": 12,
+    "fiscal_year": 2567,
+}
+Q2 = {**FUND, "duty": "quarterly_financial_report", "quarter": 2, "due_date": "2024-04-30"}
+PLAN = {**FUND, "duty": "annual_plan", "quarter": None, "due_date": "2023-12-31"}
+
+
+def test_a_quarterly_financial_report_falling_due_in_thai_and_english():
+    message = domain.fund_report_due_message({**Q2, "days_before_due": 7}, date(2024, 4, 23), "นางสาวสมศรี ใจดี")
+    assert message.subject == "แจ้งเตือน: รายงานการเงินไตรมาสที่ 2 ปีงบประมาณ 2567 ครบกำหนด 30 เมษายน 2567"
+    assert message.body == (
+        "เรียน นางสาวสมศรี ใจดี\n"
+        "รายงานการเงินไตรมาสที่ 2 ปีงบประมาณ 2567 ของกองทุนหลักประกันสุขภาพเทศบาลตำบลบ้านไร่ "
+        "มีกำหนดส่งภายในวันที่ 30 เมษายน 2567 (อีก 7 วัน)\n"
+        "กรุณาส่งรายงานผ่านระบบกองทุนก่อนวันครบกำหนด"
+    )
+    english = domain.fund_report_due_message({**Q2, "days_before_due": 1}, date(2024, 4, 29), "Mr. Preecha", "en")
+    assert english.subject == "Reminder: Financial report for quarter 2 of fiscal year 2567 due 30 April 2024"
+    assert english.body == (
+        "Dear Mr. Preecha,\n"
+        "The financial report for quarter 2 of fiscal year 2567 of กองทุนหลักประกันสุขภาพเทศบาลตำบลบ้านไร่ "
+        "is due by 30 April 2024 (in 1 day).\nPlease send it in the fund system before the due date."
+    )
+
+
+def test_the_annual_plan_falling_due_names_the_committees_deadline():
+    message = domain.fund_report_due_message({**PLAN, "days_before_due": 0}, date(2023, 12, 31), "นายมะ")
+    assert message.subject == "แจ้งเตือน: แผนงานประจำปีงบประมาณ 2567 ครบกำหนด 31 ธันวาคม 2566"
+    assert message.body == (
+        "เรียน นายมะ\n"
+        "แผนงานประจำปีงบประมาณ 2567 ของกองทุนหลักประกันสุขภาพเทศบาลตำบลบ้านไร่ "
+        "(คณะกรรมการกองทุนควรอนุมัติภายใน 31 ธันวาคม 2566) ครบกำหนดวันนี้\n"
+        "กรุณาเสนอแผนงานให้คณะกรรมการกองทุนพิจารณาอนุมัติก่อนวันครบกำหนด"
+    )
+    ahead = domain.fund_report_due_message({**PLAN, "days_before_due": 30}, date(2023, 12, 1), "Ms. Mali", "en")
+    assert ahead.subject == "Reminder: Annual plan for fiscal year 2567 due 31 December 2023"
+    assert "should approve the annual plan for fiscal year 2567 by 31 December 2023 (in 30 days)" in ahead.body
+
+
+def test_an_overdue_duty_asks_the_fund_to_act_and_its_mentor_to_follow_up():
+    overdue = {**Q2, "days_overdue": 7}
+    officer = domain.fund_report_overdue_message(overdue, "นางสาวสมศรี ใจดี")
+    assert officer.subject == "แจ้งเตือน: รายงานการเงินไตรมาสที่ 2 ปีงบประมาณ 2567 เลยกำหนด 7 วัน (กำหนด 30 เมษายน 2567)"
+    assert officer.body == (
+        "เรียน นางสาวสมศรี ใจดี\n"
+        "รายงานการเงินไตรมาสที่ 2 ปีงบประมาณ 2567 ของกองทุนหลักประกันสุขภาพเทศบาลตำบลบ้านไร่ "
+        "ครบกำหนดส่งเมื่อวันที่ 30 เมษายน 2567 และล่าช้ามาแล้ว 7 วัน\n"
+        "กรุณาส่งรายงานผ่านระบบกองทุนโดยเร็ว"
+    )
+    mentor = domain.fund_report_overdue_message(overdue, "นางมารีแย", role="mentor")
+    assert mentor.body.endswith("\nกรุณาติดตามและให้คำแนะนำกองทุนในการส่งรายงาน")
+    plan = domain.fund_report_overdue_message({**PLAN, "days_overdue": 1}, "Ms. Mali", "en", "mentor")
+    assert plan.subject == "Overdue: Annual plan for fiscal year 2567 was due 31 December 2023 (1 day late)"
+    assert plan.body == (
+        "Dear Ms. Mali,\nThe fund committee of กองทุนหลักประกันสุขภาพเทศบาลตำบลบ้านไร่ should have approved the "
+        "annual plan for fiscal year 2567 by 31 December 2023; it is 1 day late.\nPlease follow it up with the fund."
+    )
+    thai_plan = domain.fund_report_overdue_message({**PLAN, "days_overdue": 30}, "นายมะ", role="committee")
+    assert thai_plan.body == (
+        "เรียน นายมะ\n"
+        "แผนงานประจำปีงบประมาณ 2567 ของกองทุนหลักประกันสุขภาพเทศบาลตำบลบ้านไร่ "
+        "คณะกรรมการกองทุนควรอนุมัติภายใน 31 ธันวาคม 2566 ขณะนี้ล่าช้ามาแล้ว 30 วัน\n"
+        "กรุณาเสนอแผนงานให้คณะกรรมการกองทุนพิจารณาอนุมัติโดยเร็ว"
+    )

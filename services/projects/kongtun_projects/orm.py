@@ -30,7 +30,7 @@ from sqlalchemy import (
     update,
 )
 
-from kongtun_common.db import BigId, backbone_tables
+from kongtun_common.db import BigId, backbone_tables, insert_ignoring_conflicts
 from kongtun_common.engine import UtcDateTime
 from kongtun_common.errors import Conflict, NotFound
 
@@ -45,6 +45,7 @@ from .domain import (
     Location,
     Owner,
     OwnerKind,
+    PlanView,
     Project,
     Report,
     ReportDueDate,
@@ -142,6 +143,19 @@ comments = Table(
     Column("at", UtcDateTime, nullable=False),
 )
 
+# Approved plans, replicated from the funds service's PlanApproved events (an approved plan no longer changes):
+# a submission checks its plan here; a plan not (yet) replicated is asked from the funds service over RPC.
+approved_plans = Table(
+    "approved_plans",
+    metadata,
+    Column("plan_id", String(36), primary_key=True),
+    Column("fund_code", String(5), nullable=False),
+    Column("fiscal_year", Integer, nullable=False),
+    Column("issue", String(60), nullable=False),
+    Column("indicator_ids", JSON, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)
+
 outbox, processed_events = backbone_tables(metadata)
 
 
@@ -219,6 +233,7 @@ _SELECT_STEPS = (
 _SELECT_REPORTS = select(reports).where(reports.c.project_id == bindparam("project_id")).order_by(reports.c.id)
 _SELECT_COMMENTS = select(comments).where(comments.c.project_id == bindparam("project_id")).order_by(comments.c.id)
 _SELECT_STATUS = select(projects.c.status).where(projects.c.id == bindparam("project_id"))
+_SELECT_APPROVED_PLAN = select(approved_plans).where(approved_plans.c.plan_id == bindparam("plan_id"))
 _UPDATE_IF_UNCHANGED = update(projects).where(
     projects.c.id == bindparam("project_id"), projects.c.version == bindparam("read_version")
 )
@@ -226,6 +241,31 @@ _UPDATE_IF_UNCHANGED = update(projects).where(
 
 def _day(text: str) -> date:
     return date.fromisoformat(text)
+
+
+def replicated_plan(session, plan_id: str) -> PlanView | None:
+    """The approved plan as replicated from PlanApproved; None if this service has not seen it (yet)."""
+    row = session.execute(_SELECT_APPROVED_PLAN, {"plan_id": plan_id}).mappings().first()
+    if row is None:
+        return None
+    return PlanView(
+        row["plan_id"], row["fund_code"], row["fiscal_year"], row["issue"], "approved", frozenset(row["indicator_ids"])
+    )
+
+
+def record_approved_plan(session, plan: PlanView, now) -> None:
+    """Keep an approved plan (again: a repeat changes nothing)."""
+    session.execute(
+        insert_ignoring_conflicts(session.get_bind().dialect.name, approved_plans),
+        {
+            "plan_id": plan.id,
+            "fund_code": plan.fund_code,
+            "fiscal_year": plan.fiscal_year,
+            "issue": plan.issue,
+            "indicator_ids": sorted(plan.indicator_ids),
+            "recorded_at": now,
+        },
+    )
 
 
 def load(session, project_id: str) -> tuple[Project, int]:

@@ -67,11 +67,17 @@ class ProjectsService:
     @rpc
     def submit(self, project_id: str, payload: dict | None = None) -> dict:
         actor = load_or_raise(ACTOR_IN, payload or {})
-        with self.db.read() as session:
-            plan_id = use_cases.get(session, project_id)[0].plan_id
-        plan = self._plan(plan_id) if plan_id else None  # asked before the transaction: RPC never inside it
-        with self.db.unit_of_work() as uow:
-            project = use_cases.submit(uow, project_id, actor["by"] or "proposer", plan)
+        by = actor["by"] or "proposer"
+        try:  # the plan as replicated from PlanApproved: one transaction, no call to the funds service
+            with self.db.unit_of_work() as uow:
+                project = use_cases.submit(uow, project_id, by, replicated=True)
+        except use_cases.PlanNotReplicated as missing:  # not seen yet (or approved before replication began)
+            plan = self._plan(missing.plan_id)  # asked outside any transaction: RPC never inside one
+            if plan is not None and plan.status == "approved":
+                with self.db.unit_of_work() as uow:
+                    use_cases.remember_plan(uow, plan)
+            with self.db.unit_of_work() as uow:
+                project = use_cases.submit(uow, project_id, by, plan)
         return {**self._out(project), "checks": project.spending_type_notes()}
 
     @rpc
@@ -182,6 +188,12 @@ class ProjectsService:
         return {"service": self.name, "status": "ok"}
 
     # -- the budget saga ---------------------------------------------------------
+
+    # -- approved plans, replicated for submissions -----------------------------------
+
+    @event_handler("PlanApproved")
+    def on_plan_approved(self, event):
+        self.db.apply_event(event, use_cases.record_plan_approved)
 
     @event_handler("BudgetCommitted")
     def on_budget_committed(self, event):

@@ -30,8 +30,25 @@ def edit_draft(uow, project_id: str, changes: dict, expected_version: int | None
     return edited, version + 1
 
 
-def submit(uow, project_id: str, by: str, plan: PlanView | None) -> Project:
+class PlanNotReplicated(Exception):
+    """The project's plan is not among the approved plans replicated here: ask the funds service, then retry."""
+
+    def __init__(self, plan_id: str):
+        super().__init__(plan_id)
+        self.plan_id = plan_id
+
+
+def submit(uow, project_id: str, by: str, plan: PlanView | None = None, *, replicated: bool = False) -> Project:
+    """Submit, checked against ``plan`` or (``replicated``) against the approved plan replicated here.
+
+    With ``replicated``, a project linked to a plan this service has not seen raises PlanNotReplicated
+    before anything is written.
+    """
     project, version = orm.load(uow.session, project_id)
+    if replicated and project.plan_id:
+        plan = orm.replicated_plan(uow.session, project.plan_id)
+        if plan is None:
+            raise PlanNotReplicated(project.plan_id)
     submitted = project.submit(by, utcnow(), plan)
     _save(uow, project, submitted, version)
     uow.publish(
@@ -47,6 +64,28 @@ def submit(uow, project_id: str, by: str, plan: PlanView | None) -> Project:
     )
     log.info("project %s submitted by %s (revision %d)", project_id, by, submitted.revision)
     return submitted
+
+
+def record_plan_approved(uow, event) -> None:
+    """The funds service approved a plan (PlanApproved): keep what submissions check."""
+    data = event.data
+    remember_plan(
+        uow,
+        PlanView(
+            data["plan_id"],
+            data["fund_code"],
+            data["fiscal_year"],
+            data["issue"],
+            "approved",
+            frozenset(indicator["id"] for indicator in data["indicators"]),
+        ),
+    )
+
+
+def remember_plan(uow, plan: PlanView) -> None:
+    """Keep an approved plan (from PlanApproved, or as the funds service answered it)."""
+    if plan.status == "approved":
+        orm.record_approved_plan(uow.session, plan, utcnow())
 
 
 def request_revision(uow, project_id: str, by: str, reason: str) -> Project:

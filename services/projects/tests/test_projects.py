@@ -1,5 +1,6 @@
 """The projects service with the real funds service, broker and databases."""
 
+import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -165,3 +166,77 @@ def test_mentors_and_review_comments_are_kept_with_the_project(services):
     assert [(note["revision"], note["role"], note["text"]) for note in project["comments"]] == [
         (1, "mentor", "ระบุกลุ่มเป้าหมาย")
     ]
+
+
+def plan_approved(plan_id: str, indicator_id: str, fiscal_year: int = 2567) -> dict:
+    """A PlanApproved payload as the funds service publishes it."""
+    return {
+        "plan_id": plan_id,
+        "fund_code": "L3363",
+        "fund_name": "กองทุนหลักประกันสุขภาพเทศบาลตำบลบ้านไร่",
+        "subdistrict": "บ้านไร่",
+        "district": "ศรีนครินทร์",
+        "province": "พัทลุง",
+        "region": 12,
+        "programme_id": str(uuid.uuid4()),
+        "programme_name": "แผนงานบูรณาการกลไกพัฒนาคุณภาพชีวิตระดับอำเภอ",
+        "taxonomy_code": "district_9",
+        "issue": "physical_activity",
+        "issue_name": "กิจกรรมทางกาย",
+        "fiscal_year": fiscal_year,
+        "approved_on": "2023-12-08",
+        "approved_at": "2023-12-08T03:00:00+00:00",
+        "approved_by": "คณะกรรมการกองทุน",
+        "meeting_ref": "ครั้งที่ 1/2567",
+        "late": False,
+        "indicators": [
+            {"id": indicator_id, "name": "ร้อยละผู้สูงอายุที่ออกกำลังกาย", "unit": "ร้อยละ", "baseline": "35", "target": "60"}
+        ],
+    }
+
+
+def complete_draft(plan_id: str, indicator_id: str) -> dict:
+    return {
+        **DRAFT,
+        "plan_id": plan_id,
+        "owner": {"name": "ชมรมผู้สูงอายุบ้านไร่", "kind": "citizen_group", "members": 25},
+        "indicator_targets": [{"indicator_id": indicator_id, "target": "60"}],
+        "activities": [{"name": "เต้นแอโรบิก", "start_date": DRAFT["start_date"], "end_date": DRAFT["end_date"]}],
+        "budget_lines": [{"group": "materials", "description": "ค่าวัสดุ", "amount": "25000.50"}],
+    }
+
+
+def test_a_submission_is_checked_against_the_plan_replicated_from_plan_approved(services, amqp_uri):
+    projects, engine = services
+    plan_id, indicator_id = str(uuid.uuid4()), str(uuid.uuid4())
+    approved = testing.make_event("PlanApproved", plan_approved(plan_id, indicator_id), subject=plan_id)
+    testing.publish_event(amqp_uri, approved)
+    testing.publish_event(amqp_uri, approved)  # a redelivery keeps one row
+    testing.wait_for(lambda: testing.consumed("projects", "on_plan_approved", approved.type, "duplicate") >= 1)
+    assert count(engine, orm.approved_plans, orm.approved_plans.c.plan_id == plan_id) == 1
+
+    # The funds service never heard of this plan: only the replica can have let it through.
+    draft = call(projects, "create_draft", complete_draft(plan_id, indicator_id))
+    submitted = call(projects, "submit", draft["id"], {})
+    assert submitted["status"] == "submitted"
+
+    # The checks still apply to a replicated plan: another fiscal year is refused, nothing written.
+    other_year, other_indicator = str(uuid.uuid4()), str(uuid.uuid4())
+    event = testing.make_event("PlanApproved", plan_approved(other_year, other_indicator, 2568), subject=other_year)
+    testing.publish_event(amqp_uri, event)
+    testing.wait_for(lambda: count(engine, orm.approved_plans, orm.approved_plans.c.plan_id == other_year) == 1)
+    mismatched = call(projects, "create_draft", complete_draft(other_year, other_indicator))
+    with pytest.raises(InvalidInput) as refused:
+        call(projects, "submit", mismatched["id"], {})
+    assert "plan_id" in refused.value.errors
+    assert call(projects, "get_project", mismatched["id"])["status"] == "draft"
+
+
+def test_a_plan_not_replicated_is_asked_from_the_funds_service(services):
+    projects, engine = services
+    unknown = str(uuid.uuid4())  # neither replicated nor known to the funds service
+    draft = call(projects, "create_draft", complete_draft(unknown, str(uuid.uuid4())))
+    with pytest.raises(InvalidInput) as refused:
+        call(projects, "submit", draft["id"], {})
+    assert refused.value.errors["plan_id"] == [f"Plan {unknown} does not exist."]
+    assert count(engine, orm.approved_plans) == 0

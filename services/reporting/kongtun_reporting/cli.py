@@ -23,12 +23,21 @@ from kongtun_common.events.envelope import source_for
 from kongtun_common.migrations import upgrade
 
 from . import orm, use_cases
-from .domain import DEFAULT_LEADS, DEFAULT_OVERDUE_STEPS
+from .domain import DEFAULT_FINANCIAL_REPORT_DAYS, DEFAULT_LEADS, DEFAULT_OVERDUE_STEPS
+from .service import _days, report_days
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def rebuild(database_url: str, region: int = 12, leads=DEFAULT_LEADS, steps=DEFAULT_OVERDUE_STEPS, progress=None):
+def rebuild(
+    database_url: str,
+    region: int = 12,
+    leads=DEFAULT_LEADS,
+    steps=DEFAULT_OVERDUE_STEPS,
+    progress=None,
+    fund_leads=None,
+    report_days: int = DEFAULT_FINANCIAL_REPORT_DAYS,
+):
     """Rebuild every read model from ``event_history``; returns (events replayed, seconds)."""
     upgrade(database_url, MIGRATIONS)
     engine = make_engine(database_url)
@@ -37,7 +46,9 @@ def rebuild(database_url: str, region: int = 12, leads=DEFAULT_LEADS, steps=DEFA
         with Session(engine) as session:
             uow = UnitOfWork(session, orm.outbox, (source_for(region, "reporting"), region))
             try:
-                replayed = use_cases.rebuild(uow, leads, steps, progress=progress)
+                replayed = use_cases.rebuild(
+                    uow, leads, steps, progress=progress, fund_leads=fund_leads, report_days=report_days
+                )
                 session.commit()
             except BaseException:
                 session.rollback()
@@ -55,7 +66,16 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     settings = Settings.from_env("reporting")
     url = args.database_url or settings.database_url
-    replayed, seconds = rebuild(url, settings.region)
+    config = settings.extra  # the service's rules (KONGTUN_REPORTING_DUE_LEADS, ...), so notices match
+    leads = _days(config, "REPORTING_DUE_LEADS", DEFAULT_LEADS)
+    replayed, seconds = rebuild(
+        url,
+        settings.region,
+        leads,
+        _days(config, "REPORTING_OVERDUE_STEPS", DEFAULT_OVERDUE_STEPS),
+        fund_leads=_days(config, "REPORTING_FUND_DUE_LEADS", leads),
+        report_days=report_days(config),
+    )
     rate = replayed / seconds if seconds else 0.0
     print(f"rebuilt the read models from {replayed} events in {seconds:.1f} s ({rate:,.0f} events/s)")
     return 0

@@ -120,3 +120,115 @@ def plan_coverage(members: set[str], plans: dict[str, set[str]], issues: set[str
 def advances(current: str | None, new: str) -> bool:
     """Whether a project's status may move to ``new`` in the read model (events may arrive late)."""
     return current is None or STATUS_RANK.get(new, 0) >= STATUS_RANK.get(current, 0)
+
+
+# ------------------------------------------------------------------ fund-level duties, money and mentors
+
+BE_OFFSET = 543
+FUND_DUTIES = ("annual_plan", "quarterly_financial_report")
+DEFAULT_FINANCIAL_REPORT_DAYS = 30  # a quarter's financial report is due this many days after the quarter ends
+DEFAULT_PACE_PERCENTS = (20, 50, 80)  # spent by the end of Q2, Q3, Q4 (NHSO criteria; configurable)
+DEFAULT_IDLE_MAX_PERCENT = 10  # available money above this share of the year's money is flagged
+DEFAULT_MENTOR_MAX_FUNDS = 2  # a mentor coaches 1-2 funds
+
+
+def fiscal_year_of(day: date) -> int:
+    """The fiscal year (B.E.) a day falls in: 1 October starts the next one (2023-10-01 → 2567)."""
+    return day.year + BE_OFFSET + (1 if day.month >= 10 else 0)
+
+
+def fiscal_year_bounds(fiscal_year: int) -> tuple[date, date]:
+    """FY 2567 runs 2023-10-01 .. 2024-09-30."""
+    year = fiscal_year - BE_OFFSET
+    return date(year - 1, 10, 1), date(year, 9, 30)
+
+
+def quarter_end(fiscal_year: int, quarter: int) -> date:
+    """Last day of a quarter: Q1 Oct-Dec, Q2 Jan-Mar, Q3 Apr-Jun, Q4 Jul-Sep."""
+    year = fiscal_year - BE_OFFSET
+    return {1: date(year - 1, 12, 31), 2: date(year, 3, 31), 3: date(year, 6, 30), 4: date(year, 9, 30)}[quarter]
+
+
+def quarter_of(fiscal_year: int, day: date) -> int:
+    """The quarter of ``fiscal_year`` a day counts in for "spent by the end of the quarter": a day before the
+    year counts in Q1, a day after it in 5 (after Q4)."""
+    for quarter in (1, 2, 3, 4):
+        if day <= quarter_end(fiscal_year, quarter):
+            return quarter
+    return 5
+
+
+def annual_plan_due(fiscal_year: int) -> date:
+    """The committee approves the year's plans by 31 December of the fiscal year (FY 2567 → 2023-12-31)."""
+    return date(fiscal_year - BE_OFFSET - 1, 12, 31)
+
+
+def fund_duties(
+    fiscal_year: int, report_days: int = DEFAULT_FINANCIAL_REPORT_DAYS
+) -> list[tuple[str, int | None, date]]:
+    """What a fund owes for a fiscal year: (duty, quarter, due date), the annual plan then four financial reports."""
+    duties: list[tuple[str, int | None, date]] = [("annual_plan", None, annual_plan_due(fiscal_year))]
+    for quarter in (1, 2, 3, 4):
+        due = date.fromordinal(quarter_end(fiscal_year, quarter).toordinal() + report_days)
+        duties.append(("quarterly_financial_report", quarter, due))
+    return duties
+
+
+def percent_text(part: int, whole: int) -> str | None:
+    """``part`` of ``whole`` in percent with two decimals, truncated (never rounds a miss up to the threshold)."""
+    if whole <= 0:
+        return None
+    hundredths = part * 10000 // whole
+    sign = "-" if hundredths < 0 else ""
+    hundredths = abs(hundredths)
+    return f"{sign}{hundredths // 100}.{hundredths % 100:02d}"
+
+
+@dataclass(frozen=True)
+class PaceCheck:
+    quarter: int
+    ends_on: date
+    threshold_percent: int
+    spent: int
+    percent: str | None
+    behind: bool
+
+
+def spending_pace(
+    fiscal_year: int,
+    money: int,
+    spent_by_quarter: dict[int, int],
+    as_of: date,
+    thresholds=DEFAULT_PACE_PERCENTS,
+) -> list[PaceCheck]:
+    """The pace checks of the quarters that have ended by ``as_of`` (Q2, Q3, Q4 against ``thresholds``).
+
+    ``spent_by_quarter`` is what was spent in each quarter (1-4; entries dated after the year count in 5 and
+    never in a check); a quarter ends the day after its last day, as in the funds service's evaluation.  Behind:
+    spent by the end of the quarter × 100 < threshold × money, in whole satang (exactly 20 % is on pace).
+    """
+    checks = []
+    for quarter, threshold in zip((2, 3, 4), thresholds, strict=True):
+        ends = quarter_end(fiscal_year, quarter)
+        if as_of <= ends:
+            continue
+        spent = sum(spent_by_quarter.get(number, 0) for number in range(1, quarter + 1))
+        behind = money > 0 and spent * 100 < threshold * money
+        checks.append(PaceCheck(quarter, ends, threshold, spent, percent_text(spent, money), behind))
+    return checks
+
+
+def carried_balances(years: dict[int, tuple[int, int, int]]) -> dict[int, int]:
+    """Carried balance of each fiscal year from (income, committed, spent) per year, as the funds service folds
+    its ledger: what earlier years left, their income less what they spent and still hold committed."""
+    carried, running = {}, 0
+    for year in sorted(years):
+        carried[year] = running
+        income, committed, spent = years[year]
+        running += income - committed - spent
+    return carried
+
+
+def idle_flagged(available: int, money: int, max_percent: int = DEFAULT_IDLE_MAX_PERCENT) -> bool:
+    """Available money (not committed nor spent) above ``max_percent`` of the year's money (carried + income)."""
+    return money > 0 and available * 100 > max_percent * money

@@ -119,6 +119,67 @@ submitted_reports = Table(
     Column("submitted_at", UtcDateTime, nullable=False),
 )
 
+# Fund-level duties (annual plan, quarterly financial reports): one row per fund, fiscal year, duty and quarter.
+fund_obligations = Table(
+    "fund_obligations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("fund_code", String(5), nullable=False, index=True),
+    Column("fund_name", String(300), nullable=False),
+    Column("subdistrict", String(300), nullable=False),
+    Column("district", String(300), nullable=False),
+    Column("province", String(300), nullable=False),
+    Column("region", Integer, nullable=False),
+    Column("fiscal_year", Integer, nullable=False),
+    Column("duty", String(40), nullable=False),
+    Column("quarter", Integer, nullable=True),
+    Column("due_date", Date, nullable=False, index=True),
+    Column("notices_sent", String(100), nullable=False, default=""),
+    Column("overdue_notices_sent", String(100), nullable=False, default=""),
+    Column("last_notice_at", UtcDateTime, nullable=True),
+    Column("fulfilled_at", UtcDateTime, nullable=True),
+    Column("fulfilled_on", Date, nullable=True),
+    Index("ix_fund_obligations_fund_year", "fund_code", "fiscal_year"),
+)
+
+# A fund's money per fiscal year from LedgerEntryRecorded, BudgetCommitted and BudgetReleased, in satang:
+# income (with refunds), committed (commitments less releases and disbursements paid against them) and spent by
+# the quarter of the entry's date (5: dated after the year).  Additive, so arrival order does not matter.
+fund_money = Table(
+    "fund_money",
+    metadata,
+    Column("fund_code", String(5), primary_key=True),
+    Column("fiscal_year", Integer, primary_key=True),
+    Column("fund_name", String(300), nullable=False),
+    Column("subdistrict", String(300), nullable=False),
+    Column("district", String(300), nullable=False),
+    Column("province", String(300), nullable=False),
+    Column("region", Integer, nullable=False),
+    Column("income", BigInteger, nullable=False),
+    Column("committed", BigInteger, nullable=False),
+    Column("spent_q1", BigInteger, nullable=False),
+    Column("spent_q2", BigInteger, nullable=False),
+    Column("spent_q3", BigInteger, nullable=False),
+    Column("spent_q4", BigInteger, nullable=False),
+    Column("spent_q5", BigInteger, nullable=False),
+    Index("ix_fund_money_province_year", "province", "fiscal_year"),
+)
+
+mentor_assignments = Table(
+    "mentor_assignments",
+    metadata,
+    Column("mentor_id", String(36), primary_key=True),
+    Column("fund_code", String(5), primary_key=True),
+    Column("mentor_name", String(300), nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("fund_name", String(300), nullable=False),
+    Column("subdistrict", String(300), nullable=False),
+    Column("district", String(300), nullable=False),
+    Column("province", String(300), nullable=False),
+    Column("region", Integer, nullable=False),
+    Column("assigned_at", UtcDateTime, nullable=False),
+)
+
 READ_MODELS = (
     "fund_facts",
     "project_facts",
@@ -127,6 +188,9 @@ READ_MODELS = (
     "plan_facts",
     "submitted_reports",
     "project_totals",
+    "fund_obligations",
+    "fund_money",
+    "mentor_assignments",
 )
 
 event_history = Table(
@@ -139,6 +203,7 @@ event_history = Table(
     Column("time", String(40), nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
     Column("envelope", JSON, nullable=False),
+    Index("ix_event_history_received", "received_at", "event_id"),  # the rebuild reads it in this order
 )
 
 outbox, processed_events = backbone_tables(metadata)

@@ -4,8 +4,8 @@ from marshmallow import Schema, fields, validate
 
 from kongtun_common.fields import Baht
 
-from .domain import GROUP_BY, STATUS_AFTER
-from .use_cases import OBLIGATION_STATES
+from .domain import FUND_DUTIES, GROUP_BY, STATUS_AFTER
+from .use_cases import OBLIGATION_KINDS, OBLIGATION_STATES
 
 STATUSES = sorted(set(STATUS_AFTER.values()))
 REPORTS = ("progress", "mentor_follow_up", "final", "financial", "financial_closing")
@@ -44,6 +44,41 @@ class ObligationFilters(Schema):
     district = _text()
     report = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(REPORTS))
     limit = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 10000))
+    kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(OBLIGATION_KINDS))
+    duty = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(FUND_DUTIES))
+    fiscal_year = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(2500, 2700))
+    region = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 13))
+
+
+ROLLUPS = ("subdistrict", "district", "province", "region")
+
+
+class FundMoneyFilters(Schema):
+    fund_code = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^L[0-9]{4}$"))
+    subdistrict = _text()
+    district = _text()
+    province = _text()
+    region = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 13))
+    fiscal_year = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(2500, 2700))
+    group_by = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(ROLLUPS))
+    flagged = fields.Boolean(load_default=None, allow_none=True)
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(1, 500))
+
+
+class PaceFilters(FundMoneyFilters):
+    class Meta:
+        exclude = ("flagged",)
+
+    as_of = fields.Date(load_default=None, allow_none=True)
+    behind = fields.Boolean(load_default=None, allow_none=True)
+
+
+class MentorFilters(FundMoneyFilters):
+    class Meta:
+        exclude = ("flagged", "fiscal_year")
+
+    without_mentor = fields.Boolean(load_default=None, allow_none=True)
 
 
 class GroupOut(Schema):

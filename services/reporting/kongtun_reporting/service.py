@@ -13,8 +13,23 @@ from kongtun_common.rpc import rpc
 from kongtun_common.thai import BANGKOK
 
 from . import orm, use_cases
-from .domain import DEFAULT_LEADS, DEFAULT_OVERDUE_STEPS
-from .schemas import CoverageQuery, ObligationFilters, SummaryFilters, SummaryOut
+from .domain import (
+    DEFAULT_FINANCIAL_REPORT_DAYS,
+    DEFAULT_IDLE_MAX_PERCENT,
+    DEFAULT_LEADS,
+    DEFAULT_MENTOR_MAX_FUNDS,
+    DEFAULT_OVERDUE_STEPS,
+    DEFAULT_PACE_PERCENTS,
+)
+from .schemas import (
+    CoverageQuery,
+    FundMoneyFilters,
+    MentorFilters,
+    ObligationFilters,
+    PaceFilters,
+    SummaryFilters,
+    SummaryOut,
+)
 
 
 def _days(config, key: str, default: tuple[int, ...]) -> tuple[int, ...]:
@@ -24,6 +39,16 @@ def _days(config, key: str, default: tuple[int, ...]) -> tuple[int, ...]:
     if isinstance(value, str):
         value = [part for part in value.split(",") if part.strip()]
     return tuple(int(part) for part in value)
+
+
+def _number(config, key: str, default: int) -> int:
+    value = config.get(key)
+    return default if value in (None, "") else int(value)
+
+
+def report_days(config) -> int:
+    """Days after a quarter's end its financial report is due (``REPORTING_FINANCIAL_REPORT_DAYS``, 30)."""
+    return _number(config, "REPORTING_FINANCIAL_REPORT_DAYS", DEFAULT_FINANCIAL_REPORT_DAYS)
 
 
 class ConfiguredTimer(Timer):
@@ -110,6 +135,52 @@ class ReportingService:
     def on_report_submitted(self, event):
         self.db.apply_event(event, use_cases.fulfil_obligation)
 
+    @event_handler("PlanApproved")
+    def clear_annual_plan_duty(self, event):
+        days = report_days(self.config)
+        self.db.apply_event(event, lambda uow, ev: use_cases.record_plan_duty(uow, ev, days))
+
+    @event_handler("FundFinancialReportSubmitted")
+    def on_fund_financial_report_submitted(self, event):
+        days = report_days(self.config)
+        self.db.apply_event(event, lambda uow, ev: use_cases.record_fund_report(uow, ev, days))
+
+    @event_handler("MentorAssigned")
+    def on_mentor_assigned(self, event):
+        self.db.apply_event(event, use_cases.record_mentor)
+
+    @event_handler("LedgerEntryRecorded")
+    def on_ledger_entry_recorded(self, event):
+        self.db.apply_event(event, use_cases.record_ledger_entry)
+
+    @event_handler("BudgetCommitted")
+    def on_budget_committed(self, event):
+        self.db.apply_event(event, use_cases.record_commitment)
+
+    @event_handler("BudgetReleased")
+    def on_budget_released(self, event):
+        self.db.apply_event(event, use_cases.record_release)
+
+    @ConfiguredTimer.decorator(interval=60)
+    def announce_fund_duties(self):
+        """Every known fund owes the current fiscal year's duties (created on the timer's first tick of the year);
+        FundReportDue ahead of each due date, FundReportOverdue after it, each notice once, like the projects'."""
+        config = self.config
+        today = datetime.now(BANGKOK).date()
+        leads = _days(config, "REPORTING_FUND_DUE_LEADS", _days(config, "REPORTING_DUE_LEADS", DEFAULT_LEADS))
+        steps = _days(config, "REPORTING_OVERDUE_STEPS", DEFAULT_OVERDUE_STEPS)
+        with self.db.unit_of_work() as uow:
+            use_cases.ensure_current_year(uow, today, report_days(config))
+        with self.db.read() as session:
+            due = use_cases.fund_obligations_to_check(session, today, max(leads))
+            overdue = use_cases.fund_overdue_to_check(session, today, steps)
+        for obligation_id in due:
+            with self.db.unit_of_work() as uow:
+                use_cases.announce_fund_due(uow, obligation_id, today, leads)
+        for obligation_id in overdue:
+            with self.db.unit_of_work() as uow:
+                use_cases.announce_fund_overdue(uow, obligation_id, today, steps)
+
     @ConfiguredTimer.decorator(interval=60)
     def announce_due_reports(self):
         """ReportDue ahead of the due date, then ReportOverdue after it; each notice once (the claim is a row
@@ -152,6 +223,34 @@ class ReportingService:
         loaded = load_or_raise(ObligationFilters(), filters or {})
         with self.db.read() as session:
             return use_cases.list_obligations(session, project_id, loaded, datetime.now(BANGKOK).date())
+
+    @rpc
+    def spending_pace(self, filters: dict | None = None) -> dict:
+        """Spending pace per fund × fiscal year as of a day (default today in Asia/Bangkok)."""
+        loaded = load_or_raise(PaceFilters(), filters or {})
+        as_of = loaded.pop("as_of") or datetime.now(BANGKOK).date()
+        thresholds = _days(self.config, "REPORTING_PACE_PERCENTS", DEFAULT_PACE_PERCENTS)
+        with self.db.read() as session:
+            return use_cases.spending_pace_report(session, loaded, as_of, thresholds)
+
+    @rpc
+    def idle_balances(self, filters: dict | None = None) -> dict:
+        loaded = load_or_raise(FundMoneyFilters(), filters or {})
+        limit = _number(self.config, "REPORTING_IDLE_MAX_PERCENT", DEFAULT_IDLE_MAX_PERCENT)
+        with self.db.read() as session:
+            return use_cases.idle_balance_report(session, loaded, limit)
+
+    @rpc
+    def mentors(self, filters: dict | None = None) -> dict:
+        loaded = load_or_raise(MentorFilters(), filters or {})
+        limit = _number(self.config, "REPORTING_MENTOR_MAX_FUNDS", DEFAULT_MENTOR_MAX_FUNDS)
+        with self.db.read() as session:
+            return use_cases.mentors_report(session, loaded, limit)
+
+    @rpc
+    def labels(self) -> dict:
+        """Thai labels of the codes in the read models (status, issue, owner kind, spending type, report, duty)."""
+        return {key: value for key, value in use_cases.LABELS.items() if not key.startswith("_")}
 
     @rpc
     def export_page(self, filters: dict | None = None, after: str | None = None, limit: int = 2000) -> list:

@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from datetime import UTC, date, datetime
+from pathlib import Path
 
-from sqlalchemy import String, bindparam, func, literal, select, update
+from sqlalchemy import String, bindparam, exists, func, literal, select, update
 
 from kongtun_common.engine import utcnow
+from kongtun_common.thai import BANGKOK, thai_date
 
 from . import orm
-from .domain import STATUS_AFTER, Obligation, due_notice, overdue_notice, plan_coverage, supersedes
+from .domain import (
+    DEFAULT_FINANCIAL_REPORT_DAYS,
+    DEFAULT_IDLE_MAX_PERCENT,
+    DEFAULT_MENTOR_MAX_FUNDS,
+    DEFAULT_PACE_PERCENTS,
+    STATUS_AFTER,
+    Obligation,
+    carried_balances,
+    due_notice,
+    fiscal_year_of,
+    fund_duties,
+    idle_flagged,
+    overdue_notice,
+    percent_text,
+    plan_coverage,
+    quarter_of,
+    spending_pace,
+    supersedes,
+)
 
 TOTAL_DIMENSIONS = ("issue", "spending_type", "owner_kind", "district")
 OBLIGATION_NAMESPACE = uuid.UUID("5d0f3c8e-2b1a-4c4e-9a57-6f1f0b7c2d11")
@@ -37,16 +58,22 @@ def keep_in_history(uow, event) -> None:
     )
 
 
+# Statements built once: building them per event costs more than running them (rebuild profile).
+_FUND_KNOWN = select(orm.fund_facts.c.fund_code).where(orm.fund_facts.c.fund_code == bindparam("b_fund_code"))
+_OBLIGATION_KNOWN = select(orm.obligations.c.id).where(orm.obligations.c.id == bindparam("b_id"))
+_SUBMITTED_AT = select(orm.submitted_reports.c.submitted_at).where(
+    orm.submitted_reports.c.project_id == bindparam("b_project_id"),
+    orm.submitted_reports.c.report == bindparam("b_report"),
+    orm.submitted_reports.c.period == bindparam("b_period"),
+)
+
+
 def record_fund(uow, event) -> None:
     data = event.data
-    exists = uow.session.execute(
-        select(orm.fund_facts.c.fund_code).where(orm.fund_facts.c.fund_code == data["fund_code"])
-    ).first()
-    if exists is None:
+    if uow.session.execute(_FUND_KNOWN, {"b_fund_code": data["fund_code"]}).first() is None:
         uow.session.execute(
-            orm.fund_facts.insert().values(
-                fund_code=data["fund_code"], name_th=data["name_th"], **{key: data[key] for key in AREA}
-            )
+            orm.fund_facts.insert(),
+            {"fund_code": data["fund_code"], "name_th": data["name_th"], **{key: data[key] for key in AREA}},
         )
 
 
@@ -69,7 +96,10 @@ _ADD_TOTALS = (
 
 
 def _count_in_totals(uow, facts, sign: int) -> None:
-    """Add (sign 1) or take out (sign -1) one project's facts from the running totals."""
+    """Add (sign 1) or take out (sign -1) one project's facts from the running totals.  A rebuild
+    (``uow.totals_later``) skips them and recomputes the totals once from the facts at the end."""
+    if getattr(uow, "totals_later", False):
+        return
     for dimension in ("", *TOTAL_DIMENSIONS):
         value = "" if not dimension or facts[dimension] is None else str(facts[dimension])
         key = {
@@ -219,10 +249,9 @@ def record_plan(uow, event) -> None:
 
 
 def _remember_fund(uow, fund_code: str, name: str, data: dict) -> None:
-    funds = orm.fund_facts
-    if uow.session.execute(select(funds.c.fund_code).where(funds.c.fund_code == fund_code)).first() is None:
+    if uow.session.execute(_FUND_KNOWN, {"b_fund_code": fund_code}).first() is None:
         uow.session.execute(
-            funds.insert().values(fund_code=fund_code, name_th=name, **{key: data[key] for key in AREA})
+            orm.fund_facts.insert(), {"fund_code": fund_code, "name_th": name, **{key: data[key] for key in AREA}}
         )
 
 
@@ -264,32 +293,30 @@ def register_obligations(uow, event) -> None:
     table = orm.obligations
     for due in data["reports_due"]:
         ident = obligation_id(data["project_id"], due["report"], due.get("period", 1))
-        if uow.session.execute(select(table.c.id).where(table.c.id == ident)).first() is not None:
+        if uow.session.execute(_OBLIGATION_KNOWN, {"b_id": ident}).first() is not None:
             continue  # a re-approval owes what the first approval owed
         uow.session.execute(
-            orm.obligations.insert().values(
-                id=ident,
-                project_id=data["project_id"],
-                report=due["report"],
-                period=due.get("period", 1),
-                due_date=date.fromisoformat(due["due_date"]),
-                project_title=data["title"],
-                fund_code=data["fund_code"],
-                fund_name=data["fund_name"],
+            table.insert(),
+            {
+                "id": ident,
+                "project_id": data["project_id"],
+                "report": due["report"],
+                "period": due.get("period", 1),
+                "due_date": date.fromisoformat(due["due_date"]),
+                "project_title": data["title"],
+                "fund_code": data["fund_code"],
+                "fund_name": data["fund_name"],
                 **{key: data[key] for key in AREA},
-                owner_name=data["owner"]["name"],
-                owner_kind=data["owner"]["kind"],
-                owner_contact=data["owner"].get("contact") or "",
-                notices_sent="",
-            )
+                "owner_name": data["owner"]["name"],
+                "owner_kind": data["owner"]["kind"],
+                "owner_contact": data["owner"].get("contact") or "",
+                "notices_sent": "",
+                "overdue_notices_sent": "",
+            },
         )
-        reports = orm.submitted_reports
         submitted = uow.session.execute(
-            select(reports.c.submitted_at).where(
-                reports.c.project_id == data["project_id"],
-                reports.c.report == due["report"],
-                reports.c.period == due.get("period", 1),
-            )
+            _SUBMITTED_AT,
+            {"b_project_id": data["project_id"], "b_report": due["report"], "b_period": due.get("period", 1)},
         ).scalar()
         if submitted is not None:  # the report came in first
             uow.session.execute(update(table).where(table.c.id == ident).values(fulfilled_at=submitted))
@@ -598,6 +625,7 @@ def _ratio(part: int, whole: int) -> dict:
 
 
 OBLIGATION_STATES = ("open", "due", "overdue", "fulfilled", "late", "all")
+OBLIGATION_KINDS = ("project", "fund", "all")
 
 
 def list_obligations(session, project_id: str | None, filters: dict | None = None, today: date | None = None) -> list:
@@ -605,9 +633,22 @@ def list_obligations(session, project_id: str | None, filters: dict | None = Non
     ``overdue`` (open, past due), ``fulfilled``, ``late`` (fulfilled after the due date), ``open`` or ``all``."""
     table = orm.obligations
     filters = dict(filters or {})
+    kind = filters.pop("kind", None) or ("fund" if filters.get("duty") else "project")
+    if project_id or filters.get("report"):
+        kind = "project"
+    fund_filters = {key: filters.pop(key, None) for key in ("duty", "fiscal_year", "region")}
+    if kind == "fund":
+        return list_fund_obligations(session, {**filters, **fund_filters}, today)
+    if kind == "all":
+        both = list_obligations(session, None, {**filters, "kind": "project"}, today)
+        both += list_fund_obligations(session, {**filters, **fund_filters}, today)
+        both.sort(key=lambda item: (item["due_date"], item["id"]))
+        return both[: filters["limit"]] if filters.get("limit") else both
     state = filters.pop("state", None) or "all"
     limit = filters.pop("limit", None)
     query = select(table).order_by(table.c.due_date, table.c.id)
+    if fund_filters["region"] is not None:
+        query = query.where(table.c.region == fund_filters["region"])
     if project_id:
         query = query.where(table.c.project_id == project_id)
     for key, value in filters.items():
@@ -631,17 +672,27 @@ def list_obligations(session, project_id: str | None, filters: dict | None = Non
         items.append(
             {
                 "id": row["id"],
+                "kind": "project",
                 "project_id": row["project_id"],
                 "project_title": row["project_title"],
                 "fund_code": row["fund_code"],
+                "fund_name": row["fund_name"],
                 "province": row["province"],
                 "district": row["district"],
+                "region": row["region"],
                 "report": row["report"],
                 "period": row["period"],
+                "duty": None,
+                "fiscal_year": None,
+                "quarter": None,
+                "label_th": LABELS["report"].get(row["report"], row["report"])
+                + (f" งวดที่ {row['period']}" if row["period"] > 1 else ""),
                 "due_date": row["due_date"].isoformat(),
+                "due_date_th": thai_date(row["due_date"]),
                 "notices_sent": sorted(_leads(row["notices_sent"]), reverse=True),
                 "overdue_notices_sent": sorted(_leads(row["overdue_notices_sent"])),
                 "fulfilled_at": fulfilled.isoformat() if fulfilled else None,
+                "fulfilled_on": fulfilled.astimezone(BANGKOK).date().isoformat() if fulfilled else None,
                 "days_overdue": (today - row["due_date"]).days
                 if today and not fulfilled and row["due_date"] < today
                 else 0,
@@ -650,59 +701,103 @@ def list_obligations(session, project_id: str | None, filters: dict | None = Non
     return items
 
 
+class _Direct:
+    """The session's connection, for the rebuild's many small statements: the same transaction without the ORM
+    session's bookkeeping around each statement (the use cases only ever ``execute``)."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def execute(self, statement, params=None):
+        return self.connection.execute(statement, params)
+
+    def get_bind(self):
+        return self.connection
+
+
 # What each event type does to the read models: the live handlers run the same functions, one queue each.
-REPLAY = {
-    "FundRegistered": (record_fund,),
-    "FundJoinedProgramme": (record_programme_member,),
-    "PlanApproved": (record_plan,),
-    "ProjectSubmitted": (record_project,),
-    "ProjectRevisionRequested": (record_project,),
-    "ProjectApproved": (record_project, register_obligations),
-    "ProjectRejected": (record_project,),
-    "ProjectCancelled": (cancel_project,),
-    "ProjectStarted": (record_project,),
-    "ProjectSuspended": (record_project,),
-    "ProjectResumed": (record_project,),
-    "ProjectTerminated": (record_project,),
-    "ProjectCompleted": (record_project,),
-    "ProjectApprovalRevoked": (revert_approval,),
-    "ReportSubmitted": (fulfil_obligation,),
-}
+def replay_table(report_days: int = DEFAULT_FINANCIAL_REPORT_DAYS) -> dict:
+    return {
+        "FundRegistered": (record_fund,),
+        "FundJoinedProgramme": (record_programme_member,),
+        "PlanApproved": (record_plan, lambda uow, event: record_plan_duty(uow, event, report_days)),
+        "ProjectSubmitted": (record_project,),
+        "ProjectRevisionRequested": (record_project,),
+        "ProjectApproved": (record_project, register_obligations),
+        "ProjectRejected": (record_project,),
+        "ProjectCancelled": (cancel_project,),
+        "ProjectStarted": (record_project,),
+        "ProjectSuspended": (record_project,),
+        "ProjectResumed": (record_project,),
+        "ProjectTerminated": (record_project,),
+        "ProjectCompleted": (record_project,),
+        "ProjectApprovalRevoked": (revert_approval,),
+        "ReportSubmitted": (fulfil_obligation,),
+        "FundFinancialReportSubmitted": (lambda uow, event: record_fund_report(uow, event, report_days),),
+        "MentorAssigned": (record_mentor,),
+        "LedgerEntryRecorded": (record_ledger_entry,),
+        "BudgetCommitted": (record_commitment,),
+        "BudgetReleased": (record_release,),
+    }
 
 
-def rebuild(uow, leads, steps, batch: int = 5000, progress=None) -> int:
+def rebuild(
+    uow,
+    leads,
+    steps,
+    batch: int = 5000,
+    progress=None,
+    fund_leads=None,
+    report_days: int = DEFAULT_FINANCIAL_REPORT_DAYS,
+    today: date | None = None,
+) -> int:
     """Empty the read models and replay the whole event history through the same use cases, in the order it
-    was received; the notices reporting itself sent (ReportDue, ReportOverdue, also in the history) mark
-    what was announced, so a rebuild announces nothing again.  Returns the number of events replayed."""
+    was received; the notices reporting itself sent (ReportDue, ReportOverdue, FundReportDue, FundReportOverdue,
+    also in the history) mark what was announced, so a rebuild announces nothing again.  The running totals
+    (project totals, funds' money) are not updated event by event: they are summed once at the end, which gives
+    the same numbers (tested).  Returns the number of events replayed."""
     from kongtun_common.events.envelope import Event
 
+    fund_leads = fund_leads if fund_leads is not None else leads
+    replay = replay_table(report_days)
     for name in orm.READ_MODELS:
         uow.session.execute(orm.metadata.tables[name].delete())
+    uow.totals_later, uow.money_batch = True, {}
+    session, uow.session = uow.session, _Direct(uow.session.connection())  # same transaction, less per statement
     history = orm.event_history
     after = None
     replayed = 0
-    while True:
-        query = select(history.c.received_at, history.c.event_id, history.c.envelope).order_by(
-            history.c.received_at, history.c.event_id
-        )
-        if after is not None:
-            query = query.where(
-                (history.c.received_at > after[0])
-                | ((history.c.received_at == after[0]) & (history.c.event_id > after[1]))
+    try:
+        while True:
+            query = select(history.c.received_at, history.c.event_id, history.c.envelope).order_by(
+                history.c.received_at, history.c.event_id
             )
-        rows = uow.session.execute(query.limit(batch)).all()
-        if not rows:
-            return replayed
-        for row in rows:
-            event = Event.from_envelope(row.envelope)
-            if event.name in ("ReportDue", "ReportOverdue"):
-                remember_notice(uow, event, leads, steps)
-            for use_case in REPLAY.get(event.name, ()):
-                use_case(uow, event)
-            replayed += 1
-        after = (rows[-1].received_at, rows[-1].event_id)
-        if progress:
-            progress(replayed)
+            if after is not None:
+                query = query.where(
+                    (history.c.received_at > after[0])
+                    | ((history.c.received_at == after[0]) & (history.c.event_id > after[1]))
+                )
+            rows = uow.session.execute(query.limit(batch)).all()
+            if not rows:
+                break
+            for row in rows:
+                event = Event.from_envelope(row.envelope)
+                if event.name in ("ReportDue", "ReportOverdue"):
+                    remember_notice(uow, event, leads, steps)
+                elif event.name in ("FundReportDue", "FundReportOverdue"):
+                    remember_fund_notice(uow, event, fund_leads, steps, report_days)
+                for use_case in replay.get(event.name, ()):
+                    use_case(uow, event)
+                replayed += 1
+            after = (rows[-1].received_at, rows[-1].event_id)
+            if progress:
+                progress(replayed)
+        flush_money_batch(uow)
+        recompute_totals(uow.session)
+        ensure_current_year(uow, today or datetime.now(BANGKOK).date(), report_days)
+    finally:
+        uow.totals_later, uow.money_batch, uow.session = False, None, session
+    return replayed
 
 
 FUNDED = ("approved", "running", "suspended", "completed", "terminated")
@@ -811,3 +906,576 @@ def approval_lead_time(session, filters: dict) -> dict:
         "average_days": round(float(average), 1) if average is not None else None,
         "longest_days": round(float(longest), 1) if longest is not None else None,
     }
+
+
+# ------------------------------------------------------------------ fund-level duties (annual plan, quarterly
+# financial reports): obligations like the projects' reports, same notices, same "never twice" claim
+
+FUND_OBLIGATION_NAMESPACE = uuid.UUID("0b6f1a52-7d3e-4f0a-8e21-3c9d5a4b7e60")
+LABELS = json.loads((Path(__file__).parent / "data" / "labels.json").read_text("utf-8"))
+_FUND_PLACE = ("fund_code", "fund_name", *AREA)
+
+
+def fund_obligation_id(fund_code: str, fiscal_year: int, duty: str, quarter: int | None) -> str:
+    """Stable: the same duty has the same id live, after a rebuild and whoever created it first."""
+    return str(uuid.uuid5(FUND_OBLIGATION_NAMESPACE, f"{fund_code}/{fiscal_year}/{duty}/{quarter or 0}"))
+
+
+def fund_duty_label(duty: str, fiscal_year: int, quarter: int | None) -> str:
+    """Thai, for people: "รายงานการเงินรายไตรมาส ไตรมาสที่ 1 ปีงบประมาณ 2567"."""
+    label = LABELS["duty"][duty]
+    if quarter:
+        label += f" ไตรมาสที่ {quarter}"
+    return f"{label} ปีงบประมาณ {fiscal_year}"
+
+
+def _place(data: dict) -> dict:
+    """A fund's code, name and area from an event (FundRegistered calls the name ``name_th``)."""
+    return {
+        "fund_code": data["fund_code"],
+        "fund_name": data.get("fund_name") or data.get("name_th"),
+        **{key: data[key] for key in AREA},
+    }
+
+
+def ensure_fund_obligations(uow, place: dict, fiscal_year: int, report_days: int) -> int:
+    """The fund's duties of a fiscal year exist (created once; idempotent); returns how many were created."""
+    table = orm.fund_obligations
+    existing = set(
+        uow.session.execute(
+            select(table.c.id).where(table.c.fund_code == place["fund_code"], table.c.fiscal_year == fiscal_year)
+        ).scalars()
+    )
+    rows = []
+    for duty, quarter, due in fund_duties(fiscal_year, report_days):
+        ident = fund_obligation_id(place["fund_code"], fiscal_year, duty, quarter)
+        if ident not in existing:
+            rows.append(
+                {
+                    "id": ident,
+                    **place,
+                    "fiscal_year": fiscal_year,
+                    "duty": duty,
+                    "quarter": quarter,
+                    "due_date": due,
+                    "notices_sent": "",
+                    "overdue_notices_sent": "",
+                }
+            )
+    if rows:
+        uow.session.execute(table.insert(), rows)
+    return len(rows)
+
+
+def _fulfil_fund_duty(uow, fund_code, fiscal_year, duty, quarter, on: date, at: datetime) -> None:
+    """The earliest fulfilment wins, whatever order the events arrive in (live and rebuild agree)."""
+    table = orm.fund_obligations
+    uow.session.execute(
+        update(table)
+        .where(
+            table.c.id == fund_obligation_id(fund_code, fiscal_year, duty, quarter),
+            table.c.fulfilled_on.is_(None)
+            | (table.c.fulfilled_on > on)
+            | ((table.c.fulfilled_on == on) & (table.c.fulfilled_at > at)),
+        )
+        .values(fulfilled_on=on, fulfilled_at=at)
+    )
+
+
+def record_plan_duty(uow, event, report_days: int = DEFAULT_FINANCIAL_REPORT_DAYS) -> None:
+    """PlanApproved: the fund has duties in that fiscal year, and the first approved plan clears the annual plan."""
+    data = event.data
+    ensure_fund_obligations(uow, _place(data), data["fiscal_year"], report_days)
+    approved_on = date.fromisoformat(data["approved_on"])
+    approved_at = _instant(data.get("approved_at")) or datetime(
+        approved_on.year, approved_on.month, approved_on.day, tzinfo=BANGKOK
+    )
+    _fulfil_fund_duty(uow, data["fund_code"], data["fiscal_year"], "annual_plan", None, approved_on, approved_at)
+
+
+def record_fund_report(uow, event, report_days: int = DEFAULT_FINANCIAL_REPORT_DAYS) -> None:
+    """FundFinancialReportSubmitted clears that quarter's financial report (creating the year's duties if the
+    report came before them)."""
+    data = event.data
+    ensure_fund_obligations(uow, _place(data), data["fiscal_year"], report_days)
+    submitted_at = _instant(data["submitted_at"])
+    on = submitted_at.astimezone(BANGKOK).date()
+    _fulfil_fund_duty(
+        uow, data["fund_code"], data["fiscal_year"], "quarterly_financial_report", data["quarter"], on, submitted_at
+    )
+
+
+def ensure_current_year(uow, today: date, report_days: int) -> int:
+    """Every known fund owes the current fiscal year's duties (the timer, from the first day of the year)."""
+    fiscal_year = fiscal_year_of(today)
+    funds, table = orm.fund_facts, orm.fund_obligations
+    has_year = exists().where(table.c.fund_code == funds.c.fund_code, table.c.fiscal_year == fiscal_year)
+    missing = [
+        {**_place(row), "fund_name": row["name_th"]}
+        for row in uow.session.execute(select(funds).where(~has_year)).mappings()
+    ]
+    if not missing:
+        return 0
+    existing = set(uow.session.execute(select(table.c.id).where(table.c.fiscal_year == fiscal_year)).scalars())
+    duties = fund_duties(fiscal_year, report_days)
+    rows = [
+        {
+            "id": ident,
+            **place,
+            "fiscal_year": fiscal_year,
+            "duty": duty,
+            "quarter": quarter,
+            "due_date": due,
+            "notices_sent": "",
+            "overdue_notices_sent": "",
+        }
+        for place in missing
+        for duty, quarter, due in duties
+        if (ident := fund_obligation_id(place["fund_code"], fiscal_year, duty, quarter)) not in existing
+    ]
+    if rows:
+        uow.session.execute(table.insert(), rows)
+    return len(rows)
+
+
+def fund_obligations_to_check(session, today: date, horizon_days: int) -> list[str]:
+    table = orm.fund_obligations
+    limit = date.fromordinal(today.toordinal() + horizon_days)
+    rows = session.execute(
+        select(table.c.id)
+        .where(table.c.due_date >= today, table.c.due_date <= limit, table.c.fulfilled_on.is_(None))
+        .order_by(table.c.due_date, table.c.id)
+    )
+    return [row.id for row in rows]
+
+
+def fund_overdue_to_check(session, today: date, steps) -> list[str]:
+    table = orm.fund_obligations
+    rows = session.execute(
+        select(table.c.id, table.c.overdue_notices_sent)
+        .where(
+            table.c.due_date < today,
+            table.c.fulfilled_on.is_(None),
+            table.c.overdue_notices_sent != _text(steps),  # every step announced: nothing left to say
+        )
+        .order_by(table.c.due_date, table.c.id)
+    )
+    return [row.id for row in rows if not set(steps) <= _leads(row.overdue_notices_sent)]
+
+
+def _fund_notice(row, **extra) -> dict:
+    return {
+        "obligation_id": row["id"],
+        **{key: row[key] for key in _FUND_PLACE},
+        "fiscal_year": row["fiscal_year"],
+        "duty": row["duty"],
+        "quarter": row["quarter"],
+        "due_date": row["due_date"].isoformat(),
+        **extra,
+    }
+
+
+def announce_fund_due(uow, obligation_id: str, today: date, leads) -> bool:
+    """Publish FundReportDue for one fund duty if a lead time is reached; never twice (claimed by a row update
+    in the same transaction as the event in the outbox)."""
+    table = orm.fund_obligations
+    row = uow.session.execute(select(table).where(table.c.id == obligation_id)).mappings().first()
+    if row is None or row["fulfilled_on"] is not None:
+        return False
+    obligation = Obligation(row["id"], row["fund_code"], row["duty"], row["due_date"], _leads(row["notices_sent"]))
+    notice = due_notice(obligation, today, leads)
+    if notice is None:
+        return False
+    lead, now_sent = notice
+    claimed = uow.session.execute(
+        update(table)
+        .where(table.c.id == obligation_id, table.c.notices_sent == row["notices_sent"])
+        .values(notices_sent=_text(now_sent), last_notice_at=utcnow())
+    )
+    if claimed.rowcount != 1:
+        return False
+    uow.publish("FundReportDue", _fund_notice(row, days_before_due=lead), subject=row["fund_code"])
+    log.info("fund %s: %s %s due %s, announced %d days ahead", row["fund_code"], row["duty"], row["quarter"],
+             row["due_date"], lead)  # fmt: skip
+    return True
+
+
+def announce_fund_overdue(uow, obligation_id: str, today: date, steps) -> bool:
+    """Publish FundReportOverdue for one fund duty if an overdue step is reached; never twice per step."""
+    table = orm.fund_obligations
+    row = uow.session.execute(select(table).where(table.c.id == obligation_id)).mappings().first()
+    if row is None or row["fulfilled_on"] is not None:
+        return False
+    sent = _leads(row["overdue_notices_sent"])
+    obligation = Obligation(row["id"], row["fund_code"], row["duty"], row["due_date"], overdue_sent=sent)
+    notice = overdue_notice(obligation, today, steps)
+    if notice is None:
+        return False
+    step, now_sent = notice
+    claimed = uow.session.execute(
+        update(table)
+        .where(table.c.id == obligation_id, table.c.overdue_notices_sent == row["overdue_notices_sent"])
+        .values(overdue_notices_sent=_text(now_sent), last_notice_at=utcnow())
+    )
+    if claimed.rowcount != 1:
+        return False
+    uow.publish("FundReportOverdue", _fund_notice(row, days_overdue=step), subject=row["fund_code"])
+    log.info("fund %s: %s %s is %d days overdue", row["fund_code"], row["duty"], row["quarter"], step)
+    return True
+
+
+def remember_fund_notice(uow, event, leads, steps, report_days: int = DEFAULT_FINANCIAL_REPORT_DAYS) -> None:
+    """FundReportDue / FundReportOverdue found in the history (a rebuild): the notice was sent.  The duty may
+    have been created by the timer, not by an event: the notice itself says which fund and year it was."""
+    data = event.data
+    ensure_fund_obligations(uow, _place(data), data["fiscal_year"], report_days)
+    table = orm.fund_obligations
+    row = uow.session.execute(
+        select(table.c.notices_sent, table.c.overdue_notices_sent).where(table.c.id == data["obligation_id"])
+    ).first()
+    if row is None:
+        return
+    if event.name == "FundReportDue":
+        lead = data["days_before_due"]
+        sent = _leads(row.notices_sent) | {value for value in leads if value >= lead} | {lead}
+        values = {"notices_sent": _text(sent)}
+    else:
+        step = data["days_overdue"]
+        sent = _leads(row.overdue_notices_sent) | {value for value in steps if value <= step} | {step}
+        values = {"overdue_notices_sent": _text(sent)}
+    uow.session.execute(update(table).where(table.c.id == data["obligation_id"]).values(**values))
+
+
+def list_fund_obligations(session, filters: dict, today: date | None) -> list[dict]:
+    """Fund duties by fund, area, fiscal year, duty and state (the states of ``list_obligations``)."""
+    table = orm.fund_obligations
+    filters = dict(filters)
+    state = filters.pop("state", None) or "all"
+    query = select(table).order_by(table.c.due_date, table.c.id)
+    for key in ("fund_code", "province", "district", "region", "fiscal_year", "duty"):
+        if filters.get(key) is not None:
+            query = query.where(getattr(table.c, key) == filters[key])
+    if state in ("open", "due", "overdue"):
+        query = query.where(table.c.fulfilled_on.is_(None))
+    if state == "due":
+        query = query.where(table.c.due_date >= today)
+    if state == "overdue":
+        query = query.where(table.c.due_date < today)
+    if state in ("fulfilled", "late"):
+        query = query.where(table.c.fulfilled_on.is_not(None))
+    if state == "late":
+        query = query.where(table.c.fulfilled_on > table.c.due_date)
+    if filters.get("limit"):
+        query = query.limit(filters["limit"])
+    items = []
+    for row in session.execute(query).mappings():
+        fulfilled = row["fulfilled_at"]
+        items.append(
+            {
+                "id": row["id"],
+                "kind": "fund",
+                "project_id": None,
+                "project_title": None,
+                "fund_code": row["fund_code"],
+                "fund_name": row["fund_name"],
+                "province": row["province"],
+                "district": row["district"],
+                "region": row["region"],
+                "report": None,
+                "period": None,
+                "duty": row["duty"],
+                "fiscal_year": row["fiscal_year"],
+                "quarter": row["quarter"],
+                "label_th": fund_duty_label(row["duty"], row["fiscal_year"], row["quarter"]),
+                "due_date": row["due_date"].isoformat(),
+                "due_date_th": thai_date(row["due_date"]),
+                "notices_sent": sorted(_leads(row["notices_sent"]), reverse=True),
+                "overdue_notices_sent": sorted(_leads(row["overdue_notices_sent"])),
+                "fulfilled_at": fulfilled.isoformat() if fulfilled else None,
+                "fulfilled_on": row["fulfilled_on"].isoformat() if row["fulfilled_on"] else None,
+                "days_overdue": (today - row["due_date"]).days
+                if today and row["fulfilled_on"] is None and row["due_date"] < today
+                else 0,
+            }
+        )
+    return items
+
+
+# ------------------------------------------------------------------ a fund's money: spending pace, idle balance
+
+_MONEY = orm.fund_money
+_MONEY_COLUMNS = ("income", "committed", "spent_q1", "spent_q2", "spent_q3", "spent_q4", "spent_q5")
+_ADD_MONEY = (
+    update(_MONEY)
+    .where(_MONEY.c.fund_code == bindparam("k_fund_code"), _MONEY.c.fiscal_year == bindparam("k_fiscal_year"))
+    .values(**{name: getattr(_MONEY.c, name) + bindparam(f"d_{name}") for name in _MONEY_COLUMNS})
+)
+
+
+def _add_money(uow, data: dict, **deltas: int) -> None:
+    """Add to a fund's money of a fiscal year.  A rebuild collects the sums in memory (``uow.money_batch``) and
+    writes them once at the end: the same numbers, one insert per fund and year instead of one per event."""
+    key = (data["fund_code"], data["fiscal_year"])
+    batch = getattr(uow, "money_batch", None)
+    if batch is not None:
+        entry = batch.get(key)
+        if entry is None:
+            entry = batch[key] = {**_place(data), "fiscal_year": key[1], **dict.fromkeys(_MONEY_COLUMNS, 0)}
+        for name, value in deltas.items():
+            entry[name] += value
+        return
+    full = {name: deltas.get(name, 0) for name in _MONEY_COLUMNS}
+    changed = uow.session.execute(
+        _ADD_MONEY,
+        {"k_fund_code": key[0], "k_fiscal_year": key[1], **{f"d_{name}": value for name, value in full.items()}},
+    ).rowcount
+    if changed == 0:
+        uow.session.execute(_MONEY.insert().values(**_place(data), fiscal_year=key[1], **full))
+
+
+def flush_money_batch(uow) -> None:
+    batch = getattr(uow, "money_batch", None)
+    if batch:
+        uow.session.execute(_MONEY.insert(), list(batch.values()))
+        batch.clear()
+
+
+def record_ledger_entry(uow, event) -> None:
+    """LedgerEntryRecorded: income and refunds add to the year's income; a disbursement is spent in the quarter
+    of its date, and one paid against a commitment leaves the committed money."""
+    data = event.data
+    amount = data["amount_satang"]
+    if data["kind"] in ("income", "refund"):
+        _add_money(uow, data, income=amount)
+        return
+    quarter = quarter_of(data["fiscal_year"], date.fromisoformat(data["entry_date"]))
+    deltas = {f"spent_q{quarter}": amount}
+    if data.get("commitment_id"):
+        deltas["committed"] = -amount
+    _add_money(uow, data, **deltas)
+
+
+def record_commitment(uow, event) -> None:
+    _add_money(uow, event.data, committed=event.data["amount_satang"])
+
+
+def record_release(uow, event) -> None:
+    _add_money(uow, event.data, committed=-event.data["amount_satang"])
+
+
+def _baht(satang: int | None) -> str | None:
+    if satang is None:
+        return None
+    sign = "-" if satang < 0 else ""
+    whole, fraction = divmod(abs(satang), 100)
+    return f"{sign}{whole}.{fraction:02d}"
+
+
+_AREA_FILTERS = ("fund_code", "subdistrict", "district", "province", "region")
+
+
+def fund_years(session, filters: dict) -> list[dict]:
+    """Every fund × fiscal year with money under the area filters, with its carried balance (folded from the
+    fund's earlier years, as the funds service does), money, spent, committed and available."""
+    query = select(_MONEY).order_by(_MONEY.c.fund_code, _MONEY.c.fiscal_year)
+    for key in _AREA_FILTERS:
+        if filters.get(key) is not None:
+            query = query.where(getattr(_MONEY.c, key) == filters[key])
+    by_fund: dict[str, list[dict]] = {}
+    for row in session.execute(query).mappings():
+        by_fund.setdefault(row["fund_code"], []).append(dict(row))
+    years = []
+    for rows in by_fund.values():
+        totals = {}
+        for row in rows:
+            row["spent"] = sum(row[f"spent_q{quarter}"] for quarter in range(1, 6))
+            totals[row["fiscal_year"]] = (row["income"], row["committed"], row["spent"])
+        carried = carried_balances(totals)
+        for row in rows:
+            row["carried"] = carried[row["fiscal_year"]]
+            row["money"] = row["carried"] + row["income"]
+            row["available"] = row["money"] - row["committed"] - row["spent"]
+            if filters.get("fiscal_year") is None or row["fiscal_year"] == filters["fiscal_year"]:
+                years.append(row)
+    return years
+
+
+def _fund_part(row: dict) -> dict:
+    return {key: row[key] for key in (*_FUND_PLACE, "fiscal_year")}
+
+
+def _page(items: list, filters: dict) -> dict:
+    page, per_page = filters.get("page") or 1, filters.get("per_page") or 50
+    start = (page - 1) * per_page
+    return {"items": items[start : start + per_page], "page": page, "per_page": per_page, "total": len(items)}
+
+
+def _rollup(items: list[dict], group_by: str | None, flag: str) -> list[dict] | None:
+    """Funds and flagged funds per area (and fiscal year)."""
+    if group_by is None:
+        return None
+    groups: dict = {}
+    for item in items:
+        key = (item[group_by], item["fiscal_year"])
+        group = groups.setdefault(key, {"key": key[0], "fiscal_year": key[1], "funds": 0, flag: 0})
+        group["funds"] += 1
+        group[flag] += 1 if item[flag] else 0
+    return [groups[key] for key in sorted(groups, key=lambda key: (str(key[0]), key[1]))]
+
+
+def spending_pace_report(session, filters: dict, as_of: date, thresholds=DEFAULT_PACE_PERCENTS) -> dict:
+    """Spending pace per fund × fiscal year as of a day: spent by the end of each ended quarter (Q2, Q3, Q4)
+    against the year's money (carried balance + income, as the funds service's rule); ``behind`` when the latest
+    ended quarter is under its threshold."""
+    items = []
+    for row in fund_years(session, filters):
+        spent_by_quarter = {quarter: row[f"spent_q{quarter}"] for quarter in range(1, 6)}
+        checks = spending_pace(row["fiscal_year"], row["money"], spent_by_quarter, as_of, thresholds)
+        latest = checks[-1] if checks else None
+        item = {
+            **_fund_part(row),
+            "income": _baht(row["income"]),
+            "carried": _baht(row["carried"]),
+            "money": _baht(row["money"]),
+            "spent": _baht(row["spent"]),
+            "committed": _baht(row["committed"]),
+            "quarters": [
+                {
+                    "quarter": check.quarter,
+                    "ends_on": check.ends_on.isoformat(),
+                    "threshold_percent": check.threshold_percent,
+                    "spent": _baht(check.spent),
+                    "spent_percent": check.percent,
+                    "behind": check.behind,
+                }
+                for check in checks
+            ],
+            "evaluated_quarter": latest.quarter if latest else None,
+            "spent_percent": latest.percent if latest else None,
+            "threshold_percent": latest.threshold_percent if latest else None,
+            "behind": bool(latest and latest.behind),
+        }
+        if filters.get("behind") is None or item["behind"] == filters["behind"]:
+            items.append(item)
+    result = {"as_of": as_of.isoformat(), **_page(items, filters)}
+    groups = _rollup(items, filters.get("group_by"), "behind")
+    if groups is not None:
+        result["group_by"], result["groups"] = filters["group_by"], groups
+    return result
+
+
+def idle_balance_report(session, filters: dict, max_percent: int = DEFAULT_IDLE_MAX_PERCENT) -> dict:
+    """Available money (neither committed nor spent) per fund × fiscal year; ``flagged`` above ``max_percent`` of
+    the year's money (carried balance + income), exactly as the funds service's idle_balance check."""
+    items = []
+    for row in fund_years(session, filters):
+        item = {
+            **_fund_part(row),
+            "income": _baht(row["income"]),
+            "carried": _baht(row["carried"]),
+            "money": _baht(row["money"]),
+            "committed": _baht(row["committed"]),
+            "spent": _baht(row["spent"]),
+            "available": _baht(row["available"]),
+            "available_percent": percent_text(row["available"], row["money"]),
+            "threshold_percent": max_percent,
+            "flagged": idle_flagged(row["available"], row["money"], max_percent),
+        }
+        if filters.get("flagged") is None or item["flagged"] == filters["flagged"]:
+            items.append(item)
+    result = _page(items, filters)
+    groups = _rollup(items, filters.get("group_by"), "flagged")
+    if groups is not None:
+        result["group_by"], result["groups"] = filters["group_by"], groups
+    return result
+
+
+# ------------------------------------------------------------------ mentors per fund
+
+
+def record_mentor(uow, event) -> None:
+    """MentorAssigned: one row per mentor and fund (a redelivery or a second assignment adds nothing)."""
+    data = event.data
+    table = orm.mentor_assignments
+    exists = uow.session.execute(
+        select(table.c.mentor_id).where(table.c.mentor_id == data["mentor_id"], table.c.fund_code == data["fund_code"])
+    ).first()
+    if exists is None:
+        uow.session.execute(
+            table.insert().values(
+                mentor_id=data["mentor_id"],
+                mentor_name=data["mentor_name"],
+                level=data["level"],
+                **_place(data),
+                assigned_at=_instant(data["assigned_at"]),
+            )
+        )
+    _remember_fund(uow, data["fund_code"], data["fund_name"], data)
+
+
+def mentors_report(session, filters: dict, max_funds: int = DEFAULT_MENTOR_MAX_FUNDS) -> dict:
+    """Mentors per fund (every known fund under the filters, with or without a mentor), the funds without one,
+    the mentors with more than ``max_funds`` funds, and per-area counts when ``group_by`` is given."""
+    funds, table = orm.fund_facts, orm.mentor_assignments
+    known: dict[str, dict] = {}
+    query = select(funds).order_by(funds.c.fund_code)
+    for key in _AREA_FILTERS:
+        if filters.get(key) is not None:
+            query = query.where(getattr(funds.c, key) == filters[key])
+    for row in session.execute(query).mappings():
+        known[row["fund_code"]] = {**_place(row), "fund_name": row["name_th"], "mentors": []}
+    assignments = select(table).order_by(table.c.fund_code, table.c.mentor_name, table.c.mentor_id)
+    for key in _AREA_FILTERS:
+        if filters.get(key) is not None:
+            assignments = assignments.where(getattr(table.c, key) == filters[key])
+    by_mentor: dict[str, dict] = {}
+    for row in session.execute(assignments).mappings():
+        fund = known.setdefault(row["fund_code"], {**_place(row), "mentors": []})
+        fund["mentors"].append(
+            {
+                "mentor_id": row["mentor_id"],
+                "mentor_name": row["mentor_name"],
+                "level": row["level"],
+                "level_th": LABELS["level"][row["level"]],
+            }
+        )
+        mentor = by_mentor.setdefault(
+            row["mentor_id"],
+            {"mentor_id": row["mentor_id"], "mentor_name": row["mentor_name"], "level": row["level"], "funds": []},
+        )
+        mentor["funds"].append(row["fund_code"])
+    items = []
+    for code in sorted(known):
+        fund = known[code]
+        fund["mentor_count"] = len(fund["mentors"])
+        if filters.get("without_mentor") is None or (fund["mentor_count"] == 0) == filters["without_mentor"]:
+            items.append(fund)
+    overloaded = [
+        {**mentor, "fund_count": len(mentor["funds"])}
+        for mentor in sorted(by_mentor.values(), key=lambda mentor: (mentor["mentor_name"], mentor["mentor_id"]))
+        if len(mentor["funds"]) > max_funds
+    ]
+    result = {
+        **_page(items, filters),
+        "funds": len(known),
+        "mentors": len(by_mentor),
+        "funds_without_mentor": sorted(code for code, fund in known.items() if not fund["mentors"]),
+        "max_funds_per_mentor": max_funds,
+        "mentors_over_limit": overloaded,
+    }
+    group_by = filters.get("group_by")
+    if group_by is not None:
+        groups: dict = {}
+        for fund in known.values():
+            group = groups.setdefault(
+                fund[group_by], {"key": fund[group_by], "funds": 0, "funds_without_mentor": 0, "assignments": 0}
+            )
+            group["funds"] += 1
+            group["funds_without_mentor"] += 0 if fund["mentors"] else 1
+            group["assignments"] += len(fund["mentors"])
+        result["group_by"] = group_by
+        result["groups"] = [groups[key] for key in sorted(groups, key=str)]
+    return result
+
+
+REPLAY = replay_table()  # with the default rules (what the live handlers do, by event type)

@@ -26,6 +26,7 @@ from nameko.amqp.publish import Publisher
 from nameko.containers import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 
+from ..errors import is_unavailable
 from ..observability import CORRELATION_KEY, EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
 from .contracts import ContractViolation, validate_envelope
 from .envelope import EnvelopeError, Event, decode, event_type, parse_event_type
@@ -45,6 +46,9 @@ from .topology import (
 log = logging.getLogger(__name__)
 
 MAX_ERROR_LENGTH = 2000
+# An event body larger than this is dead-lettered unread (reason ``invalid``): events carry facts, not files;
+# the largest Kongtun publishes is a few KiB, and the gateway takes no request body over 1 MiB either.
+MAX_EVENT_BYTES = 1024 * 1024
 
 
 class RawQueueConsumer(QueueConsumer):
@@ -66,6 +70,20 @@ class RawQueueConsumer(QueueConsumer):
 
     def _on_raw_message(self, provider, message):
         self.handle_message(provider, message.body, message)
+
+    # A lost connection under an ack or requeue must not kill the container (nameko only ignores amqp's own
+    # ConnectionError): the broker redelivers what was not acked, and the inbox makes the repeat a no-op.
+    def ack_message(self, message):
+        try:
+            super().ack_message(message)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("could not ack a message; the broker will redeliver it (%s: %s)", type(exc).__name__, exc)
+
+    def requeue_message(self, message):
+        try:
+            super().requeue_message(message)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("could not requeue a message; the broker will redeliver it (%s: %s)", type(exc).__name__, exc)
 
 
 ANY_EVENT = "*"
@@ -106,12 +124,19 @@ class EventHandler(Consumer):
                 retry_queue(self.queue_name, delay)(channel).declare()
 
     def handle_message(self, body, message):
+        if isinstance(body, bytes | str) and len(body) > MAX_EVENT_BYTES:
+            error = f"body of {len(body)} bytes is over the {MAX_EVENT_BYTES} bytes an event may have"
+            self._dead_letter(message, "invalid", error, "unknown")
+            return
         try:
             envelope = decode(body)
-            validate_envelope(envelope)
+            _validate_once(body, envelope)
             event = Event.from_envelope(envelope)
         except (EnvelopeError, ContractViolation, KeyError, ValueError) as exc:
             self._dead_letter(message, "invalid", str(exc), type_=_type_of(body))
+            return
+        except Exception as exc:  # noqa: BLE001 - e.g. RecursionError on deeply nested JSON: never kill the consumer
+            self._dead_letter(message, "invalid", f"{type(exc).__name__}: {exc}", type_="unknown")
             return
         if self.type is not None and event.type != self.type:
             self._dead_letter(message, "unexpected_type", f"{event.type} reached a {self.type} handler", event.type)
@@ -137,13 +162,16 @@ class EventHandler(Consumer):
         EVENTS_CONSUMED.labels(self.service, self.handler, event.type, "failed").inc()
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
         error = f"{type(exc_info[1]).__name__}: {exc_info[1]}"[:MAX_ERROR_LENGTH]
-        if attempt < len(self.delays):
-            delay = self.delays[attempt]
+        # An outage (database or broker unreachable) is no fault of the event: retried without using up
+        # an attempt, so an outage longer than the retry delays dead-letters nothing.
+        outage = self.delays and is_unavailable(exc_info[1])
+        if attempt < len(self.delays) or outage:
+            delay = self.delays[min(attempt, len(self.delays) - 1)]
             published = self._republish(
                 message,
                 routing_key=retry_queue_name(self.queue_name, delay),
                 exchange="",
-                headers={ATTEMPT_HEADER: attempt + 1, ERROR_HEADER: error},
+                headers={ATTEMPT_HEADER: attempt if outage else attempt + 1, ERROR_HEADER: error},
             )
             if published:
                 EVENTS_RETRIED.labels(self.service, self.handler, event.type).inc()
@@ -205,6 +233,25 @@ class EventHandler(Consumer):
             log.error("could not move a message from %s: %s", self.queue_name, exc)
             return False
         return True
+
+
+# Bodies that passed the contract check lately, in this process.  A service with several handlers of one
+# type (reporting: the read model and the event history) receives the same body once per handler; the check is
+# deterministic, so it runs once per body.  Bounded: the oldest entry goes first.
+_CHECKED_BODIES: dict = {}
+CHECKED_BODIES_KEPT = 256
+CHECKED_BODY_MAX_BYTES = 64 * 1024
+
+
+def _validate_once(body, envelope: dict) -> None:
+    cacheable = isinstance(body, bytes | str) and len(body) <= CHECKED_BODY_MAX_BYTES
+    if cacheable and body in _CHECKED_BODIES:
+        return
+    validate_envelope(envelope)
+    if cacheable:
+        if len(_CHECKED_BODIES) >= CHECKED_BODIES_KEPT:
+            del _CHECKED_BODIES[next(iter(_CHECKED_BODIES))]
+        _CHECKED_BODIES[body] = True
 
 
 def _type_of(body) -> str:
