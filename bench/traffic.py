@@ -29,6 +29,7 @@ import random
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -133,6 +134,7 @@ class Traffic:
         self.failures: list[str] = []
         self.summaries_read = 0
         self._sequence = 0
+        self.run_id = uuid.uuid4().hex[:12]  # names this run's Idempotency-Keys
         self._to_decide: queue.Queue = queue.Queue()
         self._to_run: queue.Queue = queue.Queue()
         self._officers_done = threading.Event()
@@ -188,14 +190,16 @@ class Traffic:
         with self.lock:
             self.failures.append(f"{self._now():7.2f}s {text}")
 
-    def call(self, session, method: str, path: str, body=None, *, op: str, ok=(200, 201)):
+    def call(self, session, method: str, path: str, body=None, *, op: str, ok=(200, 201), headers=None):
         """One client action, retried on 503 / no answer. Returns the response, or None if it never got through.
 
         A 409 on a retry (the first attempt was applied but its answer lost) is returned to the caller."""
         for attempt in range(self.attempts):
             t0 = time.monotonic()
             try:
-                response = session.request(method, self.base + path, json=body, timeout=self.request_timeout_s)
+                response = session.request(
+                    method, self.base + path, json=body, headers=headers, timeout=self.request_timeout_s
+                )
             except requests.RequestException:
                 with self.lock:
                     self.outcomes.append(Outcome(self._now(), op, "transport", time.monotonic() - t0))
@@ -224,6 +228,12 @@ class Traffic:
         return response.json() if response is not None else None
 
     # ---- roles ---------------------------------------------------------------------------------------------
+    @property
+    def creates_attempted(self) -> int:
+        """Projects the officers set out to create (each at most once, thanks to its Idempotency-Key)."""
+        with self.lock:
+            return self._sequence
+
     def _next_sequence(self) -> int | None:
         with self.lock:
             if self._sequence >= self.max_projects:
@@ -240,9 +250,12 @@ class Traffic:
                     break
                 fund = self.funds[sequence % len(self.funds)]
                 amount = 1000 + (sequence % 40) * 25  # baht: 1,000 - 1,975, varied so sums mean something
-                created = self.call(session, "POST", "/api/v1/projects", proposal(fund, sequence, amount), op="create")
+                key = {"Idempotency-Key": f"traffic-{self.run_id}-{sequence}"}  # a retry creates nothing more
+                created = self.call(
+                    session, "POST", "/api/v1/projects", proposal(fund, sequence, amount), op="create", headers=key
+                )
                 if created is None or created.status_code != 201:
-                    continue  # never acknowledged; a retried create may have left an extra draft: allowed
+                    continue  # never acknowledged (it may still exist: its key makes it at most one project)
                 project = created.json()
                 record = ProjectRecord(project["id"], fund.fund_code, amount * 100)
                 with self.lock:

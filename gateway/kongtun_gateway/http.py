@@ -196,6 +196,7 @@ class RouteDoc:
     errors: tuple[int, ...] = ()
     media_type: str = "application/json"
     extra: dict = field(default_factory=dict)
+    headers: tuple[dict, ...] = ()  # OpenAPI header parameters the route reads
     # ("resource", "read"|"write"), None for public, "derive": from the path (auth.permission_for)
     permission: tuple[str, str] | None | str = "derive"
 

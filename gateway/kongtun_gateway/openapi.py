@@ -91,6 +91,7 @@ def openapi_document() -> dict:
         ]
         if doc.query is not None:
             parameters.append({"in": "query", "schema": doc.query})
+        parameters.extend({"in": "header", **header} for header in doc.headers)
         if parameters:
             operation["parameters"] = parameters
         if doc.body is not None:

@@ -60,6 +60,8 @@ def stack(tmp_path_factory):
             "KONGTUN_REGION": "12",
             "KONGTUN_GATEWAY_PORT": str(ports["gateway"]),
             "KONGTUN_REPORTING_CHECK_SECONDS": "0.5",
+            # the seeds' fiscal years (2567) are long past: their overdue duties are announced all the same
+            "KONGTUN_REPORTING_OVERDUE_WINDOW_DAYS": "0",
             "KONGTUN_OUTBOX_POLL_SECONDS": "0.2",
             "KONGTUN_EVENT_RETRY_DELAYS_MS": "100,200",
             **{f"KONGTUN_{name.upper()}_METRICS_PORT": str(port) for name, port in ports.items() if name != "gateway"},

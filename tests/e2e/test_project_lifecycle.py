@@ -205,6 +205,24 @@ def test_two_concurrent_approvals_over_http_approve_once(api, fund):
     assert sorted(answer.status_code for answer in answers) == [200, 409]
 
 
+def test_a_create_retried_with_its_idempotency_key_makes_one_project(api, fund):
+    body = proposal(fund, amount="300.00", title="โครงการส่งซ้ำด้วยคีย์เดิม")
+    key = {"Idempotency-Key": "b6c1e3f0-5d0a-4f0e-8a55-3e2f7f1c9d01"}
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:  # the same request three times at once
+        answers = list(pool.map(lambda _: api.post("/api/v1/projects", body, headers=key), range(3)))
+    assert [answer.status_code for answer in answers] == [201, 201, 201]
+    assert len({answer.json()["id"] for answer in answers}) == 1
+    assert sorted(answer.headers.get("Idempotency-Replayed", "") for answer in answers) == ["", "true", "true"]
+    found = ok(api.get("/api/v1/projects", params={"q": "ส่งซ้ำด้วยคีย์เดิม"}))
+    assert found["total"] == 1
+
+    reused = api.post("/api/v1/projects", {**body, "requested_amount": "301.00"}, headers=key)
+    assert reused.status_code == 422 and reused.json()["errors"][0]["field"] == "Idempotency-Key"
+    bad = api.post("/api/v1/projects", body, headers={"Idempotency-Key": "k" * 201})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert ok(api.get("/api/v1/projects", params={"q": "ส่งซ้ำด้วยคีย์เดิม"}))["total"] == 1
+
+
 def test_projects_are_listed_and_searched_in_thai(api, fund):
     ok(api.post("/api/v1/projects", proposal(fund, amount="100.00", title="โครงการโรงเรียนปลอดขยะ")), 201)
     page = ok(api.get("/api/v1/projects", params={"q": "ปลอดขยะ", "district": "กงหรา"}))

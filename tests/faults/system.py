@@ -251,6 +251,10 @@ def check_consistency(system: System, traffic: Traffic, explained_dead_letters: 
                     f"acknowledged report {kind}/{period} of {record.id} recorded {reports[(record.id, kind, period)]}x"
                 )
 
+    # 1b. No extra project: every create carried an Idempotency-Key, so a retried one made nothing more.
+    if len(rows) > traffic.creates_attempted:
+        problems.append(f"projects holds {len(rows)} projects for {traffic.creates_attempted} creates")
+
     # 2. No duplicate code; no project left waiting for its budget.
     codes = Counter(row[4] for row in rows if row[4])
     problems += [f"project code {code} given {n} times" for code, n in codes.items() if n > 1]

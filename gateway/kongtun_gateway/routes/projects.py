@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from marshmallow import Schema, fields, validate
@@ -326,6 +327,12 @@ def _body(request, schema) -> dict:
     return read_json(request, schema) if request.get_data() else {}
 
 
+def _caller(request) -> str:
+    """Whose idempotency keys these are: the token, or the person logged in."""
+    principal = request.principal
+    return principal.token_id or principal.subject  # an API token's id, or "user:<name>"
+
+
 def _action(verb: str, summary: str, body=ActorIn):
     """A lifecycle action: POST /api/v1/projects/{id}/<verb>."""
     return route(
@@ -339,6 +346,20 @@ def _action(verb: str, summary: str, body=ActorIn):
     )
 
 
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
+IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "required": False,
+    "description": (
+        "A key of your choice (1-200 visible ASCII characters, e.g. a UUID), unique per project you mean to create. "
+        "Sending the same request again with the same key (after a timeout or a 503) answers the project created "
+        "the first time (header `Idempotency-Replayed: true`) instead of creating a second one; the same key with "
+        "a different body is refused (422). Keys are kept per caller."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "example": "8e0f6a52-2f4b-4d8e-9c61-0b5b0f3c7a10"},
+}
+
+
 class ProjectsRoutes:
     @route(
         "POST",
@@ -349,12 +370,23 @@ class ProjectsRoutes:
         response=ProjectOut,
         status=201,
         errors=(400, 413, 415, 422, 503),
+        headers=(IDEMPOTENCY_HEADER,),
     )
     def create_project(self, request):
-        project = self.projects.create_draft(read_json(request, ProjectIn))
-        return json_response(
-            project, 201, {"Location": f"/api/v1/projects/{project['id']}", "ETag": f'"{project["version"]}"'}
-        )
+        payload = read_json(request, ProjectIn)
+        key = request.headers.get("Idempotency-Key")
+        headers = {}
+        if key is None:
+            project = self.projects.create_draft(payload)
+        else:
+            if not IDEMPOTENCY_KEY.fullmatch(key):
+                raise InvalidInput({"Idempotency-Key": ["Must be 1-200 visible ASCII characters, e.g. a UUID."]})
+            created = self.projects.create_draft_once(f"{_caller(request)}/{key}", payload)
+            project = created["project"]
+            if created["replayed"]:
+                headers["Idempotency-Replayed"] = "true"
+        headers.update({"Location": f"/api/v1/projects/{project['id']}", "ETag": f'"{project["version"]}"'})
+        return json_response(project, 201, headers)
 
     @route(
         "GET",

@@ -25,8 +25,10 @@ from sqlalchemy import (
     UniqueConstraint,
     bindparam,
     func,
+    literal_column,
     or_,
     select,
+    text,
     update,
 )
 
@@ -156,6 +158,17 @@ approved_plans = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
 )
 
+# Creations asked with an Idempotency-Key (scoped to the caller by the gateway): the same key again answers the project
+# it created instead of creating a second one; the request's hash tells a retry from a different request.
+creation_keys = Table(
+    "creation_keys",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("project_id", String(36), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
 outbox, processed_events = backbone_tables(metadata)
 
 
@@ -266,6 +279,23 @@ def record_approved_plan(session, plan: PlanView, now) -> None:
             "recorded_at": now,
         },
     )
+
+
+def claim_creation_key(session, key: str, request_hash: str, project_id: str, now) -> bool:
+    """Claim ``key`` for a new project; False if it was claimed before (then see ``creation_by_key``)."""
+    claimed = session.execute(
+        insert_ignoring_conflicts(session.get_bind().dialect.name, creation_keys),
+        {"key": key, "request_hash": request_hash, "project_id": project_id, "created_at": now},
+    )
+    return claimed.first() is not None
+
+
+def creation_by_key(session, key: str) -> tuple[str, str]:
+    """(project id, request hash) of the creation made with ``key``."""
+    row = session.execute(
+        select(creation_keys.c.project_id, creation_keys.c.request_hash).where(creation_keys.c.key == key)
+    ).one()
+    return row.project_id, row.request_hash
 
 
 def load(session, project_id: str) -> tuple[Project, int]:
@@ -453,18 +483,21 @@ LIST_COLUMNS = (
 )
 
 
-def search(session, filters: dict, text: str | None, page: int, per_page: int) -> tuple[list[dict], int]:
-    """Projects matching the filters and the Thai text (title, owner, code), newest first, with the total."""
+# SQLite: the FTS5 trigram index of title, owner and code (migration 0004) answers substrings of 3 characters or
+# more; PostgreSQL's pg_trgm GIN indexes serve the LIKE below by themselves.
+_SEARCH_INDEX_MINIMUM = 3
+_SEARCHED = (projects.c.title, projects.c.owner_name, projects.c.code)
+_IN_SEARCH_INDEX = literal_column("projects.rowid").in_(
+    select(literal_column("rowid")).select_from(text("project_search")).where(text("project_search MATCH :phrase"))
+)
+
+
+def search(session, filters: dict, words: str | None, page: int, per_page: int) -> tuple[list[dict], int]:
+    """Projects matching the filters and the Thai text (a substring of title, owner or code), newest first, with
+    the total."""
     conditions = [getattr(projects.c, name) == value for name, value in filters.items() if value is not None]
-    if text:
-        pattern = f"%{_escape_like(text)}%"
-        conditions.append(
-            or_(
-                projects.c.title.like(pattern, escape="\\"),
-                projects.c.owner_name.like(pattern, escape="\\"),
-                projects.c.code.like(pattern, escape="\\"),
-            )
-        )
+    if words:
+        conditions.append(_text_matches(session.get_bind().dialect.name, words))
     total = session.execute(select(func.count()).select_from(projects).where(*conditions)).scalar()
     rows = session.execute(
         select(*LIST_COLUMNS)
@@ -478,3 +511,13 @@ def search(session, filters: dict, text: str | None, page: int, per_page: int) -
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _text_matches(dialect: str, words: str):
+    if dialect == "sqlite" and len(words) >= _SEARCH_INDEX_MINIMUM:
+        phrase = '"' + words.replace('"', '""') + '"'  # one FTS5 phrase: the characters as typed, in order
+        return _IN_SEARCH_INDEX.params(phrase=phrase)
+    pattern = f"%{_escape_like(words)}%"
+    # case-insensitive everywhere: SQLite's LIKE and the trigram index already are, PostgreSQL needs ILIKE
+    like = "ilike" if dialect == "postgresql" else "like"
+    return or_(*(getattr(column, like)(pattern, escape="\\") for column in _SEARCHED))

@@ -1,5 +1,7 @@
 """The projects service's nameko adapter: RPC and events in, use cases, results out."""
 
+import hashlib
+import json
 import time
 
 from kongtun_common.db import Database
@@ -49,12 +51,21 @@ class ProjectsService:
     def create_draft(self, payload: dict) -> dict:
         details = load_or_raise(DRAFT_IN, payload)
         fund = self._fund(details["fund_code"])
-        entered_by = details["entered_by"] or (
-            "fund officer" if details["entered_by_role"] == "fund_officer" else details["owner"]["name"]
-        )
         with self.db.unit_of_work() as uow:
-            project = use_cases.create_draft(uow, fund, details, entered_by, details["entered_by_role"])
+            project = use_cases.create_draft(uow, fund, details, *_entered_by(details))
         return self._out(project, 1)
+
+    @rpc
+    def create_draft_once(self, key: str, payload: dict) -> dict:
+        """``create_draft`` once per idempotency key: ``{"project": ..., "replayed": bool}``."""
+        details = load_or_raise(DRAFT_IN, payload)
+        request_hash = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        fund = self._fund(details["fund_code"])
+        with self.db.unit_of_work() as uow:
+            project, version, replayed = use_cases.create_draft_once(
+                uow, key, request_hash, fund, details, *_entered_by(details)
+            )
+        return {"project": self._out(project, version), "replayed": replayed}
 
     @rpc
     def edit_draft(self, project_id: str, payload: dict) -> dict:
@@ -242,3 +253,9 @@ class ProjectsService:
                 APPROVED_PLANS.clear()
             APPROVED_PLANS[plan_id] = (time.monotonic() + PLAN_CACHE_SECONDS, view)
         return view
+
+
+def _entered_by(details: dict) -> tuple[str, str]:
+    """Who typed the proposal in, and in which role (the officer types paper proposals in)."""
+    role = details["entered_by_role"]
+    return details["entered_by"] or ("fund officer" if role == "fund_officer" else details["owner"]["name"]), role

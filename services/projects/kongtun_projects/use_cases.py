@@ -6,7 +6,7 @@ import logging
 import uuid
 
 from kongtun_common.engine import utcnow
-from kongtun_common.errors import Conflict
+from kongtun_common.errors import Conflict, InvalidInput
 
 from . import orm
 from .domain import FundRef, PlanView, Project, ReportKind, new_draft, proposal_fields
@@ -19,6 +19,29 @@ def create_draft(uow, fund: FundRef, details: dict, entered_by: str, role: str) 
     project = new_draft(str(uuid.uuid4()), fund, details, entered_by, role, now)
     orm.add(uow.session, project, now)
     return project
+
+
+def create_draft_once(
+    uow, key: str, request_hash: str, fund: FundRef, details: dict, entered_by: str, role: str
+) -> tuple[Project, int, bool]:
+    """Create a draft once per idempotency key: (project, version, True if this is a replay of an earlier creation).
+
+    The key is claimed in the same transaction as the draft, so a retry, even a concurrent one, finds the first
+    creation; the same key with another request is refused.
+    """
+    now = utcnow()
+    project_id = str(uuid.uuid4())
+    if orm.claim_creation_key(uow.session, key, request_hash, project_id, now):
+        project = new_draft(project_id, fund, details, entered_by, role, now)
+        orm.add(uow.session, project, now)
+        return project, 1, False
+    earlier_id, earlier_hash = orm.creation_by_key(uow.session, key)
+    if earlier_hash != request_hash:
+        raise InvalidInput(
+            {"Idempotency-Key": ["This key was used for a different request; use a new key for a new project."]}
+        )
+    project, version = orm.load(uow.session, earlier_id)
+    return project, version, True
 
 
 def edit_draft(uow, project_id: str, changes: dict, expected_version: int | None) -> tuple[Project, int]:

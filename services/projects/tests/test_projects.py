@@ -89,6 +89,26 @@ def test_a_draft_is_created_with_its_fund_copied_and_edited_with_its_version(ser
     assert call(projects, "get_project", draft["id"])["title"] == "โครงการเดินวิ่งเพื่อสุขภาพ"
 
 
+def test_a_creation_with_an_idempotency_key_is_made_once(services):
+    projects, engine = services
+    first = call(projects, "create_draft_once", "token-1/k-1", DRAFT)
+    again = call(projects, "create_draft_once", "token-1/k-1", DRAFT)  # the answer was lost; the client retries
+    assert (first["replayed"], again["replayed"]) == (False, True)
+    assert again["project"]["id"] == first["project"]["id"] and again["project"]["title"] == DRAFT["title"]
+    assert count(engine, orm.projects) == 1
+
+    with pytest.raises(InvalidInput) as reused:  # the same key for another project
+        call(projects, "create_draft_once", "token-1/k-1", {**DRAFT, "title": "โครงการอื่น"})
+    assert list(reused.value.errors) == ["Idempotency-Key"]
+    other = call(projects, "create_draft_once", "token-2/k-1", DRAFT)  # another caller's key of the same name
+    assert other["replayed"] is False and other["project"]["id"] != first["project"]["id"]
+    assert count(engine, orm.projects) == 2 and count(engine, orm.creation_keys) == 2
+
+    with pytest.raises(InvalidInput):  # a bad draft claims no key
+        call(projects, "create_draft_once", "token-1/k-2", {**DRAFT, "title": ""})
+    assert count(engine, orm.creation_keys) == 2
+
+
 def test_a_draft_without_a_plan_cannot_be_submitted(services, event_spy):
     projects, engine = services
     draft = call(projects, "create_draft", DRAFT)
@@ -155,6 +175,30 @@ def test_projects_are_listed_with_filters_and_thai_text_search(services):
     with pytest.raises(InvalidInput) as refused:
         call(projects, "list_projects", {"per_page": 500})
     assert list(refused.value.errors) == ["per_page"]
+
+
+def test_thai_search_finds_substrings_of_titles_owners_and_codes_and_follows_edits(services):
+    """Three characters or more go through the trigram index (FTS5 / pg_trgm), shorter ones scan: same answers."""
+    projects, _ = services
+    walk = call(projects, "create_draft", {**DRAFT, "title": "โครงการเดินวิ่งเพื่อสุขภาพ"})
+    call(
+        projects,
+        "create_draft",
+        {**DRAFT, "title": 'ลดขยะ "ต้นทาง" 100%', "owner": {**DRAFT["owner"], "name": "Walk Club"}},
+    )
+
+    def titles(words):
+        return sorted(item["title"] for item in call(projects, "list_projects", {"q": words})["items"])
+
+    assert titles("วิ่งเพื่อ") == ["โครงการเดินวิ่งเพื่อสุขภาพ"]  # inside a word: Thai has no spaces
+    assert titles("walk") == ['ลดขยะ "ต้นทาง" 100%']  # the owner, whatever the case
+    assert titles('"ต้นทาง"') == titles("100%") == ['ลดขยะ "ต้นทาง" 100%']  # quotes and % taken as typed
+    assert titles("ขย") == ['ลดขยะ "ต้นทาง" 100%']  # two characters: scanned
+    assert titles("วิ่งเร็ว") == []
+
+    call(projects, "edit_draft", walk["id"], {"title": "โครงการปั่นจักรยานเพื่อสุขภาพ", "version": 1})
+    assert titles("ปั่นจักรยาน") == ["โครงการปั่นจักรยานเพื่อสุขภาพ"]
+    assert titles("เดินวิ่ง") == []  # the old title is gone from the index
 
 
 def test_mentors_and_review_comments_are_kept_with_the_project(services):

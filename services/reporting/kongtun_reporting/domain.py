@@ -10,6 +10,9 @@ from datetime import date
 
 DEFAULT_LEADS = (14, 3)
 DEFAULT_OVERDUE_STEPS = (1, 7, 30)
+# Past this many days overdue an obligation is no longer announced (it stays overdue in the read models): a history
+# imported or replayed long after the fact must not remind people of reports from years ago.  0 = no limit.
+DEFAULT_OVERDUE_WINDOW_DAYS = 90
 
 # The status a project's event leaves it in (the read model follows the newest event of each project).
 STATUS_AFTER = {
@@ -96,6 +99,13 @@ def overdue_notice(
     if not reached:
         return None
     return max(reached), obligation.overdue_sent | reached
+
+
+def oldest_announced_due_date(today: date, window_days: int) -> date | None:
+    """The earliest due date an overdue notice may still be sent for today; None when there is no limit."""
+    if window_days <= 0:
+        return None
+    return date.fromordinal(today.toordinal() - window_days)
 
 
 def supersedes(current_time, current_status: str | None, event_time, new_status: str) -> bool:

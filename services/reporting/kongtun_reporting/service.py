@@ -19,6 +19,7 @@ from .domain import (
     DEFAULT_LEADS,
     DEFAULT_MENTOR_MAX_FUNDS,
     DEFAULT_OVERDUE_STEPS,
+    DEFAULT_OVERDUE_WINDOW_DAYS,
     DEFAULT_PACE_PERCENTS,
 )
 from .schemas import (
@@ -49,6 +50,11 @@ def _number(config, key: str, default: int) -> int:
 def report_days(config) -> int:
     """Days after a quarter's end its financial report is due (``REPORTING_FINANCIAL_REPORT_DAYS``, 30)."""
     return _number(config, "REPORTING_FINANCIAL_REPORT_DAYS", DEFAULT_FINANCIAL_REPORT_DAYS)
+
+
+def overdue_window(config) -> int:
+    """Days overdue past which nothing is announced any more (``REPORTING_OVERDUE_WINDOW_DAYS``, 90; 0 = no limit)."""
+    return _number(config, "REPORTING_OVERDUE_WINDOW_DAYS", DEFAULT_OVERDUE_WINDOW_DAYS)
 
 
 class ConfiguredTimer(Timer):
@@ -173,7 +179,7 @@ class ReportingService:
             use_cases.ensure_current_year(uow, today, report_days(config))
         with self.db.read() as session:
             due = use_cases.fund_obligations_to_check(session, today, max(leads))
-            overdue = use_cases.fund_overdue_to_check(session, today, steps)
+            overdue = use_cases.fund_overdue_to_check(session, today, steps, overdue_window(config))
         for obligation_id in due:
             with self.db.unit_of_work() as uow:
                 use_cases.announce_fund_due(uow, obligation_id, today, leads)
@@ -192,7 +198,7 @@ class ReportingService:
         steps = _days(config, "REPORTING_OVERDUE_STEPS", DEFAULT_OVERDUE_STEPS)
         with self.db.read() as session:
             due = use_cases.obligations_to_check(session, today, max(leads))
-            overdue = use_cases.overdue_to_check(session, today, steps)
+            overdue = use_cases.overdue_to_check(session, today, steps, overdue_window(config))
         for obligation_id in due:
             with self.db.unit_of_work() as uow:
                 use_cases.announce_if_due(uow, obligation_id, today, leads)

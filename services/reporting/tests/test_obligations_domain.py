@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from kongtun_reporting.domain import Obligation, advances, due_notice
+from kongtun_reporting.domain import Obligation, advances, due_notice, oldest_announced_due_date
 
 DUE = date(2024, 6, 8)
 
@@ -73,3 +73,9 @@ def test_plan_coverage_counts_funds_with_a_plan_for_every_issue():
     plans = {"L0001": {"waste", "physical_activity"}, "L0002": {"physical_activity"}}
     assert plan_coverage({"L0001", "L0002", "L0003"}, plans, issues) == (1, 3)
     assert plan_coverage({"L0001"}, plans, set()) == (0, 1)
+
+
+def test_the_announcing_window_ends_90_days_back_by_default_and_0_means_no_limit():
+    assert oldest_announced_due_date(date(2026, 11, 23), 90) == date(2026, 8, 25)
+    assert oldest_announced_due_date(date(2024, 3, 1), 1) == date(2024, 2, 29)  # a leap day
+    assert oldest_announced_due_date(date(2026, 11, 23), 0) is None

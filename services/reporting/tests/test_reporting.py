@@ -52,8 +52,8 @@ def reporting_db(amqp_uri, database_url):
     engine.dispose()
 
 
-def start(container_factory, amqp_uri, url):
-    config = testing.container_config(amqp_uri, url, REPORTING_CHECK_SECONDS=0.2)
+def start(container_factory, amqp_uri, url, **extra):
+    config = testing.container_config(amqp_uri, url, REPORTING_CHECK_SECONDS=0.2, **extra)
     container = container_factory(ReportingService, config)
     container.start()
     return container
@@ -379,7 +379,8 @@ def test_read_models_follow_the_lifecycle_and_a_rebuild_gives_the_same_numbers(
     from kongtun_reporting import cli
 
     url, engine = reporting_db
-    container = start(container_factory, amqp_uri, url)
+    no_window = {"REPORTING_OVERDUE_WINDOW_DAYS": 0}  # FY 2567's duties are announced: the rebuild must mark them
+    container = start(container_factory, amqp_uri, url, **no_window)
     events = [
         *fund_events("L3363", "กองทุนหลักประกันสุขภาพเทศบาลตำบลบ้านไร่", ("physical_activity", "waste")),
         *fund_events("L3364", "กองทุนหลักประกันสุขภาพองค์การบริหารส่วนตำบลชะรัด", ("physical_activity",)),
@@ -418,7 +419,7 @@ def test_read_models_follow_the_lifecycle_and_a_rebuild_gives_the_same_numbers(
     container.stop()
     replayed, _seconds = cli.rebuild(url)
     assert replayed == count(engine, orm.event_history) > len(events)  # with the notices reporting sent
-    container = start(container_factory, amqp_uri, url)
+    container = start(container_factory, amqp_uri, url, **no_window)
     assert snapshot(container) == live
 
 
@@ -639,7 +640,8 @@ def test_a_plan_or_financial_report_clears_its_duty_even_when_it_arrives_first(
     from kongtun_reporting.domain import fiscal_year_of
 
     url, engine = reporting_db
-    container = start(container_factory, amqp_uri, url)
+    no_window = {"REPORTING_OVERDUE_WINDOW_DAYS": 0}  # the old year's duties are announced, however long overdue
+    container = start(container_factory, amqp_uri, url, **no_window)
     fiscal_year = fiscal_year_of(today_in_bangkok())
     old_year = fiscal_year - 3
     early = [
@@ -668,7 +670,7 @@ def test_a_plan_or_financial_report_clears_its_duty_even_when_it_arrives_first(
     assert {n["data"]["days_overdue"] for n in overdue} == {30}
 
     container.stop()
-    container = start(container_factory, amqp_uri, url)  # restarted: the timer runs again
+    container = start(container_factory, amqp_uri, url, **no_window)  # restarted: the timer runs again
     handler, report = "on_fund_financial_report_submitted", early[2]
     duplicates = testing.consumed("reporting", handler, report.type, "duplicate")
     testing.publish_event(amqp_uri, report)  # and the old year's report is redelivered
@@ -794,3 +796,33 @@ def test_mentors_per_fund_are_counted_once_and_overloaded_mentors_are_named(cont
         assert report["groups"] == [{"key": "ศรีนครินทร์", "funds": 4, "funds_without_mentor": 1, "assignments": 4}]
         assert [item["fund_code"] for item in mentors({"without_mentor": True})["items"]] == ["L3366"]
         assert mentors({"province": "ยะลา"})["funds"] == 0
+
+
+def test_duties_and_reports_long_overdue_are_shown_but_not_announced(
+    container_factory, amqp_uri, reporting_db, event_spy
+):
+    """By default nothing more than 90 days overdue is announced: an old year's plans and reports, imported or
+    replayed now, are listed as overdue, while a report 8 days overdue is still announced."""
+    from kongtun_reporting.domain import fiscal_year_of
+
+    url, engine = reporting_db
+    container = start(container_factory, amqp_uri, url)
+    old_year = fiscal_year_of(today_in_bangkok()) - 3
+    testing.publish_event(amqp_uri, fund_registered("L3364"))
+    testing.publish_event(
+        amqp_uri, financial_report("L3364", old_year, 2, submitted_at=f"{old_year - 543}-05-20T03:00:00+00:00")
+    )
+    testing.publish_event(amqp_uri, approved_event(days_to_due=-8))  # a project's report, 8 days overdue
+
+    [recent] = event_spy.collect(1, event_type="kongtun.ReportOverdue.v1")
+    assert recent["data"]["days_overdue"] == 7
+
+    def listed(**filters):
+        with entrypoint_hook(container, "obligations") as list_obligations:
+            return list_obligations(None, {"kind": "fund", "fiscal_year": old_year, **filters})
+
+    testing.wait_for(lambda: len(listed()) == 5)
+    time.sleep(1.0)  # several ticks
+    assert [item["quarter"] for item in listed(state="overdue")] == [None, 1, 3, 4]
+    assert all(item["overdue_notices_sent"] == [] for item in listed(state="overdue"))
+    assert event_spy.collect(1, timeout=0.5, event_type="kongtun.FundReportOverdue.v1") == []
