@@ -74,11 +74,12 @@ class ProjectRecord:
     reports: list[tuple[str, int]] = field(default_factory=list)
 
 
-def proposal(fund: PreparedFund, sequence: int, amount_baht: int) -> dict:
+def proposal(fund: PreparedFund, sequence: int, amount_baht: int, run: str = "") -> dict:
+    """The ``sequence``-th proposal of a traffic ``run`` (named in its title, so a run's projects can be counted)."""
     amount = f"{amount_baht}.00"
     return {
         "fund_code": fund.fund_code,
-        "title": f"โครงการส่งเสริมสุขภาพชุมชน ลำดับที่ {sequence}",
+        "title": f"โครงการส่งเสริมสุขภาพชุมชน ลำดับที่ {sequence}" + (f" ({run})" if run else ""),
         "fiscal_year": fund.fiscal_year,
         "issue": fund.issue,
         "spending_type": 2,
@@ -251,9 +252,8 @@ class Traffic:
                 fund = self.funds[sequence % len(self.funds)]
                 amount = 1000 + (sequence % 40) * 25  # baht: 1,000 - 1,975, varied so sums mean something
                 key = {"Idempotency-Key": f"traffic-{self.run_id}-{sequence}"}  # a retry creates nothing more
-                created = self.call(
-                    session, "POST", "/api/v1/projects", proposal(fund, sequence, amount), op="create", headers=key
-                )
+                body = proposal(fund, sequence, amount, self.run_id)
+                created = self.call(session, "POST", "/api/v1/projects", body, op="create", headers=key)
                 if created is None or created.status_code != 201:
                     continue  # never acknowledged (it may still exist: its key makes it at most one project)
                 project = created.json()

@@ -251,9 +251,13 @@ def check_consistency(system: System, traffic: Traffic, explained_dead_letters: 
                     f"acknowledged report {kind}/{period} of {record.id} recorded {reports[(record.id, kind, period)]}x"
                 )
 
-    # 1b. No extra project: every create carried an Idempotency-Key, so a retried one made nothing more.
-    if len(rows) > traffic.creates_attempted:
-        problems.append(f"projects holds {len(rows)} projects for {traffic.creates_attempted} creates")
+    # 1b. No extra project: every create carried an Idempotency-Key, so a retried one made nothing more (the run's
+    # proposals carry its id and their sequence number in the title: one project per title at most).
+    [(made, titles)] = system.query(
+        "projects", "SELECT count(*), count(DISTINCT title) FROM projects WHERE title LIKE %s", f"% ({traffic.run_id})"
+    )
+    if not len(traffic.acked) <= made == titles <= traffic.creates_attempted:
+        problems.append(f"{made} projects for {titles} proposals ({traffic.creates_attempted} creates attempted)")
 
     # 2. No duplicate code; no project left waiting for its budget.
     codes = Counter(row[4] for row in rows if row[4])
