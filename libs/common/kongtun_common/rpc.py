@@ -13,11 +13,11 @@ import logging
 
 import eventlet
 from nameko.exceptions import UnknownService
-from nameko.messaging import QueueConsumer
 from nameko.rpc import ReplyListener, Rpc, RpcConsumer, RpcProxy
 
 from . import remote  # noqa: F401  (callers get typed errors back)
 from .errors import KongtunError, ServiceUnavailable, is_unavailable
+from .queue_consumer import TolerantQueueConsumer
 
 log = logging.getLogger(__name__)
 
@@ -25,33 +25,15 @@ log = logging.getLogger(__name__)
 FAST_FAILURE = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 0.5}
 
 
-class _QueueConsumer(QueueConsumer):
-    """nameko's queue consumer, except that an ack or requeue on a connection the broker just dropped does not
-    kill the container (nameko only ignores amqp's own ConnectionError, not a reset socket): the broker
-    redelivers what was not acked."""
-
-    def ack_message(self, message):
-        try:
-            super().ack_message(message)
-        except Exception as exc:  # noqa: BLE001
-            log.warning("could not ack an RPC message (%s: %s)", type(exc).__name__, exc)
-
-    def requeue_message(self, message):
-        try:
-            super().requeue_message(message)
-        except Exception as exc:  # noqa: BLE001
-            log.warning("could not requeue an RPC message (%s: %s)", type(exc).__name__, exc)
-
-
 class _ReplyListener(ReplyListener):
-    queue_consumer = _QueueConsumer()
+    queue_consumer = TolerantQueueConsumer()
 
 
 class _RpcConsumer(RpcConsumer):
     """nameko's RPC consumer, except that a reply or ack the broker cannot take (connection lost) does not
     kill the container: the caller times out (503) and the broker redelivers the unacked request."""
 
-    queue_consumer = _QueueConsumer()
+    queue_consumer = TolerantQueueConsumer()
 
     def handle_result(self, message, result, exc_info):
         try:

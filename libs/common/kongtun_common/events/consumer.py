@@ -24,10 +24,11 @@ from functools import partial
 from kombu import Connection
 from nameko.amqp.publish import Publisher
 from nameko.containers import ContainerBeingKilled
-from nameko.messaging import Consumer, QueueConsumer
+from nameko.messaging import Consumer
 
 from ..errors import is_unavailable
 from ..observability import CORRELATION_KEY, EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
+from ..queue_consumer import TolerantQueueConsumer
 from .contracts import ContractViolation, validate_envelope
 from .envelope import EnvelopeError, Event, decode, event_type, parse_event_type
 from .topology import (
@@ -51,7 +52,7 @@ MAX_ERROR_LENGTH = 2000
 MAX_EVENT_BYTES = 1024 * 1024
 
 
-class RawQueueConsumer(QueueConsumer):
+class RawQueueConsumer(TolerantQueueConsumer):
     """A queue consumer that hands over undecoded messages.
 
     Decoding is the entrypoint's job, so that a body kombu cannot decode is
@@ -70,20 +71,6 @@ class RawQueueConsumer(QueueConsumer):
 
     def _on_raw_message(self, provider, message):
         self.handle_message(provider, message.body, message)
-
-    # A lost connection under an ack or requeue must not kill the container (nameko only ignores amqp's own
-    # ConnectionError): the broker redelivers what was not acked, and the inbox makes the repeat a no-op.
-    def ack_message(self, message):
-        try:
-            super().ack_message(message)
-        except Exception as exc:  # noqa: BLE001
-            log.warning("could not ack a message; the broker will redeliver it (%s: %s)", type(exc).__name__, exc)
-
-    def requeue_message(self, message):
-        try:
-            super().requeue_message(message)
-        except Exception as exc:  # noqa: BLE001
-            log.warning("could not requeue a message; the broker will redeliver it (%s: %s)", type(exc).__name__, exc)
 
 
 ANY_EVENT = "*"
